@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+// Copyright 2026 The drip developers
+
+#include "bucket/bucket.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "bucket/scripts.h"
+
+namespace drip::bucket {
+namespace {
+
+double ParseDouble(std::string_view text) {
+    double value = 0;
+    std::from_chars(text.data(), text.data() + text.size(), value);
+    return value;
+}
+
+int64_t IntegerAt(redis::ReplyView reply, size_t i) {
+    return reply[i].Integer().value_or(0);
+}
+
+Error BadReply(std::string_view script, redis::ReplyView reply) {
+    return MakeError(Errc::kInternal,
+                     fmt::format("unexpected reply to {} script: {}", script,
+                                 reply.IsError() ? reply.Text() : "shape"));
+}
+
+}  // namespace
+
+std::string BaseKey(std::string_view queue) {
+    return fmt::format("drip:{{{}}}", queue);
+}
+
+Bucket::Bucket(redis::Connection& connection, std::string queue,
+               int64_t own_capacity, double own_leak_rate)
+    : connection_(connection),
+      queue_(std::move(queue)),
+      own_capacity_(own_capacity),
+      own_leak_rate_(own_leak_rate),
+      keys_{BaseKey(queue_)} {}
+
+boost::asio::awaitable<Result<redis::Reply>> Bucket::Run(
+    const redis::Script& script, std::vector<std::string> args) {
+    co_return co_await connection_.Eval(script, keys_, args);
+}
+
+boost::asio::awaitable<Result<void>> Bucket::Configure(
+    std::optional<int64_t> capacity, std::optional<double> leak_rate) {
+    redis::Command command("HSET");
+    command.Arg(keys_[0]);
+    if (capacity) command.Arg("capacity").Arg(*capacity);
+    if (leak_rate) command.Arg("leak_rate").Arg(fmt::format("{}", *leak_rate));
+    if (command.ArgCount() == 2) co_return outcome_v2::success();
+    auto reply = co_await connection_.Execute(command);
+    if (!reply) co_return reply.error();
+    if (reply.value().View().IsError()) {
+        co_return BadReply("configure", reply.value().View());
+    }
+    co_return outcome_v2::success();
+}
+
+boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
+    const std::vector<Message>& messages, std::string_view idempotency_key) {
+    std::vector<std::string> args;
+    args.reserve(3 + 2 * messages.size());
+    args.emplace_back(idempotency_key);
+    args.push_back(messages.empty() ? "0" : std::to_string(messages[0].id));
+    args.push_back(std::to_string(own_capacity_));
+    args.push_back(std::to_string(messages.size()));
+    for (const auto& message : messages) {
+        args.push_back(std::to_string(message.job_priority));
+        payload_.clear();
+        AppendPayload(payload_, message);
+        args.push_back(payload_);
+    }
+    auto reply = co_await Run(AdmitScript(), std::move(args));
+    if (!reply) co_return reply.error();
+    const auto view = reply.value().View();
+    if (view.Size() < 5) co_return BadReply("admit", view);
+
+    AdmitResult result;
+    const int64_t kind = IntegerAt(view, 0);
+    result.depth = IntegerAt(view, 1);
+    result.capacity = IntegerAt(view, 2);
+    result.first_seq = IntegerAt(view, 3);
+    result.leak_rate = ParseDouble(view[4].Text());
+    if (result.leak_rate <= 0) result.leak_rate = own_leak_rate_;
+    result.count = static_cast<int64_t>(messages.size());
+    result.id = messages.empty() ? 0 : messages[0].id;
+    if (kind == 0) result.admission = Admission::kBucketFull;
+    if (kind == 2) {
+        result.admission = Admission::kDuplicate;
+        result.count = IntegerAt(view, 5);
+        result.id = IntegerAt(view, 6);
+    }
+    co_return result;
+}
+
+boost::asio::awaitable<Result<BucketStats>> Bucket::Stats() {
+    auto reply = co_await Run(StatsScript(), std::vector<std::string>());
+    if (!reply) co_return reply.error();
+    const auto view = reply.value().View();
+    if (view.Size() < 8) co_return BadReply("stats", view);
+    BucketStats stats;
+    stats.capacity = view[0].Integer().value_or(own_capacity_);
+    stats.leak_rate = ParseDouble(view[1].Text());
+    if (stats.leak_rate <= 0) stats.leak_rate = own_leak_rate_;
+    stats.depth = IntegerAt(view, 2);
+    stats.in_flight = IntegerAt(view, 3);
+    stats.accepted = IntegerAt(view, 4);
+    stats.rejected = IntegerAt(view, 5);
+    stats.processed = IntegerAt(view, 6);
+    stats.dead = IntegerAt(view, 7);
+    co_return stats;
+}
+
+boost::asio::awaitable<Result<Lease>> Bucket::Take(
+    std::string_view consumer, int64_t max_messages, Micros lookahead,
+    std::chrono::milliseconds lease) {
+    // Built before the co_await: g++ 12 cannot put a braced list of
+    // temporaries inside a co_await expression ("array used as
+    // initializer").
+    std::vector<std::string> args{
+        std::string(consumer), std::to_string(max_messages),
+        std::to_string(lookahead.count()), std::to_string(lease.count()),
+        fmt::format("{}", own_leak_rate_)};
+    auto reply = co_await Run(TakeScript(), std::move(args));
+    if (!reply) co_return reply.error();
+    const auto view = reply.value().View();
+    if (view.Size() < 2) co_return BadReply("take", view);
+
+    Lease result;
+    result.redis_now = Micros(IntegerAt(view, 1));
+    const int64_t kind = IntegerAt(view, 0);
+    if (kind == 0) {
+        result.wait_until = Micros(IntegerAt(view, 2));
+    } else if (kind == 2) {
+        if (view.Size() < 6) co_return BadReply("take", view);
+        result.slots.anchor_us = IntegerAt(view, 2);
+        result.slots.first_slot = IntegerAt(view, 3);
+        result.slots.interval_us = ParseDouble(view[4].Text());
+        result.messages.reserve(view.Size() - 5);
+        for (size_t i = 5; i < view.Size(); ++i) {
+            result.messages.emplace_back(view[i].Text());
+        }
+    }
+    co_return result;
+}
+
+boost::asio::awaitable<Result<int64_t>> Bucket::Ack(
+    const std::vector<int64_t>& seqs) {
+    std::vector<std::string> args;
+    args.reserve(seqs.size());
+    for (const int64_t seq : seqs) args.push_back(std::to_string(seq));
+    auto reply = co_await Run(AckScript(), std::move(args));
+    if (!reply) co_return reply.error();
+    if (!reply.value().View().IsInteger()) {
+        co_return BadReply("ack", reply.value().View());
+    }
+    co_return *reply.value().View().Integer();
+}
+
+boost::asio::awaitable<Result<int64_t>> Bucket::Release(
+    const std::vector<int64_t>& seqs) {
+    std::vector<std::string> args;
+    args.reserve(seqs.size());
+    for (const int64_t seq : seqs) args.push_back(std::to_string(seq));
+    auto reply = co_await Run(ReleaseScript(), std::move(args));
+    if (!reply) co_return reply.error();
+    if (!reply.value().View().IsInteger()) {
+        co_return BadReply("release", reply.value().View());
+    }
+    co_return *reply.value().View().Integer();
+}
+
+boost::asio::awaitable<Result<Micros>> Bucket::RedisTime() {
+    auto reply = co_await connection_.Execute(redis::Command("TIME"));
+    if (!reply) co_return reply.error();
+    const auto view = reply.value().View();
+    const auto seconds = view[0].Integer();
+    const auto micros = view[1].Integer();
+    if (!seconds || !micros) co_return BadReply("time", view);
+    co_return Micros(*seconds * 1'000'000 + *micros);
+}
+
+boost::asio::awaitable<Result<std::vector<std::string>>> Bucket::Held(
+    std::string_view consumer) {
+    std::vector<std::string> args{std::string(consumer)};
+    auto reply = co_await Run(HeldScript(), std::move(args));
+    if (!reply) co_return reply.error();
+    const auto view = reply.value().View();
+    if (view.IsError()) co_return BadReply("held", view);
+    std::vector<std::string> messages;
+    for (size_t i = 0; i < view.Size(); ++i) {
+        messages.emplace_back(view[i].Text());
+    }
+    co_return messages;
+}
+
+}  // namespace drip::bucket

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+// Copyright 2026 The drip developers
+//
+// A bucket as its processes see it: admit messages (serve, enqueue), take
+// them at their slots and acknowledge them (consume), and read its state.
+// Each operation is one script, one round trip, atomic inside Redis.
+
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bucket/leak_schedule.h"
+#include "bucket/message.h"
+#include "redis/connection.h"
+
+namespace drip::bucket {
+
+// The base key of a bucket: "drip:{QUEUE}". The braces are a Redis Cluster
+// hash tag, so that every key of the bucket lands in one slot.
+std::string BaseKey(std::string_view queue);
+
+enum class Admission {
+    kQueued,
+    kBucketFull,
+    // The Idempotency-Key was seen before; nothing was queued and the
+    // fields describe the first answer.
+    kDuplicate,
+};
+
+struct AdmitResult {
+    Admission admission = Admission::kQueued;
+    int64_t first_seq = 0;  // seqs are first_seq .. first_seq + count - 1
+    int64_t count = 0;
+    int64_t depth = 0;  // waiting messages after this step
+    int64_t capacity = 0;
+    int64_t id = 0;        // for kDuplicate: the id the first request carried
+    double leak_rate = 0;  // as stored with the bucket; 0 when unset
+};
+
+struct BucketStats {
+    int64_t capacity = 0;
+    double leak_rate = 0;
+    int64_t depth = 0;
+    int64_t in_flight = 0;
+    int64_t accepted = 0;
+    int64_t rejected = 0;
+    int64_t processed = 0;
+    int64_t dead = 0;
+};
+
+// A batch handed to one consumer. Either `wait_until` is set (the next slot
+// is further off than the lookahead asked for), or `messages` holds what was
+// taken with `slots` giving each its start (empty: the bucket is empty).
+struct Lease {
+    Micros redis_now{0};
+    std::optional<Micros> wait_until;
+    SlotGrant slots;
+    std::vector<std::string> messages;  // the stored form, see ParseStored
+};
+
+class Bucket {
+  public:
+    // `connection` must outlive the bucket and be used on its own thread.
+    // The capacity and leak rate stored with the bucket win; this process's
+    // own settings are used only while none are stored.
+    Bucket(redis::Connection& connection, std::string queue,
+           int64_t own_capacity, double own_leak_rate);
+
+    const std::string& Queue() const { return queue_; }
+
+    // Writes the settings this process is the authority for into the
+    // bucket: serve sets the capacity, consume the leak rate. Omitted
+    // values are left alone.
+    boost::asio::awaitable<Result<void>> Configure(
+        std::optional<int64_t> capacity, std::optional<double> leak_rate);
+
+    // Admits `messages` as a whole or not at all. `idempotency_key` empty
+    // means none.
+    boost::asio::awaitable<Result<AdmitResult>> Admit(
+        const std::vector<Message>& messages, std::string_view idempotency_key);
+
+    boost::asio::awaitable<Result<BucketStats>> Stats();
+
+    // Takes up to `max_messages` whose slots fall within `lookahead` of
+    // Redis's clock, holding them for `consumer` for `lease`.
+    boost::asio::awaitable<Result<Lease>> Take(std::string_view consumer,
+                                               int64_t max_messages,
+                                               Micros lookahead,
+                                               std::chrono::milliseconds lease);
+
+    // Forgets recorded messages; returns how many were still held.
+    boost::asio::awaitable<Result<int64_t>> Ack(
+        const std::vector<int64_t>& seqs);
+
+    // Puts held messages back at the front of the bucket, in order.
+    boost::asio::awaitable<Result<int64_t>> Release(
+        const std::vector<int64_t>& seqs);
+
+    // The messages `consumer` holds, oldest first: what it had in hand when
+    // it last stopped.
+    boost::asio::awaitable<Result<std::vector<std::string>>> Held(
+        std::string_view consumer);
+
+    // Redis's clock, the one the leak schedule runs on.
+    boost::asio::awaitable<Result<Micros>> RedisTime();
+
+  private:
+    boost::asio::awaitable<Result<redis::Reply>> Run(
+        const redis::Script& script, std::vector<std::string> args);
+
+    redis::Connection& connection_;
+    std::string queue_;
+    int64_t own_capacity_;
+    double own_leak_rate_;
+    std::vector<std::string> keys_;
+    std::string payload_;  // reused between Admit calls
+};
+
+}  // namespace drip::bucket

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// Copyright 2026 The drip developers
+//
+// The arithmetic of the leak: which instant each message may start at.
+// The bucket's schedule lives in Redis (see TakeScript): one "next free
+// slot" per bucket, advanced by 1/leak_rate per message and never left
+// behind the present, so that every consumer shares one rate and an idle
+// bucket saves up no burst. This file holds the consumer's side of it.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "common/time_format.h"
+
+namespace drip::bucket {
+
+// The slots of one batch taken from the bucket: message i (from 0) starts at
+// anchor + floor((first_slot + i) * interval). Computed in double exactly as
+// the Lua script computes it, so both sides agree to the microsecond.
+struct SlotGrant {
+    int64_t anchor_us = 0;
+    int64_t first_slot = 0;
+    double interval_us = 0;
+
+    Micros SlotOf(int64_t i) const;
+};
+
+// Whether a consumer that gets to a message at `now` has missed its slot.
+//
+// A message starts at its slot, or later within one interval of it: then,
+// as every slot of the bucket is one interval from the next, no window of
+// any length can hold more starts than the rate allows, whichever
+// consumers the slots went to. A consumer that gets to a message later than
+// that (it was descheduled, its disk was slow) must not start it: starting
+// the overdue messages then would be a burst, and starting them one
+// interval apart would push them into slots that other consumers hold. The
+// message goes back to the front of the bucket and takes a fresh slot; the
+// slots missed stay empty, which is what the downstream saw anyway.
+bool SlotMissed(Micros slot, double interval_us, Micros now);
+
+// Whole seconds until a place frees up in a full bucket: the messages ahead
+// of the one refused, beyond capacity, leak at `leak_rate` per second.
+// At least 1, as Retry-After needs a positive delay.
+int64_t RetryAfterSeconds(int64_t depth, int64_t capacity, int64_t wanted,
+                          double leak_rate);
+
+}  // namespace drip::bucket

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// Copyright 2026 The drip developers
+//
+// The Lua scripts that make each bucket operation one atomic step inside
+// Redis. A bucket's keys all share the hash tag of its base key
+// "drip:{QUEUE}", so that a bucket lives in one Redis Cluster slot:
+//
+//   drip:{Q}          hash: capacity, leak_rate, seq, accepted, rejected,
+//                     processed, and the leak schedule (anchor_us, slot_n,
+//                     interval_us)
+//   drip:{Q}:p0..p9   lists: messages waiting, one list per job_priority
+//   drip:{Q}:held     hash seq -> message: taken by a consumer, not yet
+//                     recorded
+//   drip:{Q}:owner    hash seq -> consumer id holding it
+//   drip:{Q}:lease    sorted set seq by lease deadline (ms, Redis clock)
+//   drip:{Q}:idem:K   string: the first answer to Idempotency-Key K
+//
+// A waiting message is stored as "SEQ\tENQUEUED_US\tATTEMPT\t" followed by
+// the payload that bucket::AppendPayload writes.
+
+#pragma once
+
+#include "redis/connection.h"
+
+namespace drip::bucket {
+
+// KEYS[1] base. ARGV: idempotency key ("" for none), id, the capacity to
+// use when none is stored, N, then N pairs of (priority, payload). Returns {1,
+// depth, capacity, first_seq, leak_rate} when queued, {0, depth, capacity, 0,
+// leak_rate} when the bucket is full, {2, depth, capacity, first_seq,
+// leak_rate, n, id} for a repeated key.
+const redis::Script& AdmitScript();
+
+// KEYS[1] base. ARGV: consumer id, max messages, lookahead (us), lease (ms),
+// the leak rate to use when none is stored.
+// Returns {0, now_us, next_slot_us} when the next slot is further away than
+// the lookahead, {1, now_us} when the bucket is empty, or
+// {2, now_us, anchor_us, first_slot_n, interval_us, message...}: message i
+// (from 0) starts at anchor_us + floor((first_slot_n + i) * interval_us).
+const redis::Script& TakeScript();
+
+// KEYS[1] base. ARGV: seq... Forgets the held messages (they are recorded)
+// and counts them processed. Returns the number forgotten.
+const redis::Script& AckScript();
+
+// KEYS[1] base. ARGV: seq..., in the order they were taken. Puts held
+// messages back at the front of their lists, in order. Returns the count.
+const redis::Script& ReleaseScript();
+
+// KEYS[1] base. ARGV: consumer id. Returns the held messages of that
+// consumer, oldest seq first.
+const redis::Script& HeldScript();
+
+// KEYS[1] base. Returns {capacity, leak_rate, depth, in_flight, accepted,
+// rejected, processed, dead}; capacity and leak_rate may be nil (false)
+// when no process has configured the bucket yet.
+const redis::Script& StatsScript();
+
+}  // namespace drip::bucket

@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: MIT
+// Copyright 2026 The drip developers
+
+#include "consume/consumer.h"
+
+#include <utility>  // Boost 1.74's asio/awaitable.hpp needs it first.
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "bucket/bucket.h"
+#include "common/json_writer.h"
+#include "consume/processed_log.h"
+
+namespace drip::consume {
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using std::chrono::milliseconds;
+
+// How far ahead of its slot a message is taken from the bucket. Longer
+// means bigger batches (fewer round trips) but a message of higher priority
+// that arrives meanwhile waits behind up to this much of the leak.
+constexpr Micros kLookahead{10'000};
+constexpr int64_t kMaxBatch = 512;
+// How often an empty bucket is asked again for work.
+constexpr milliseconds kEmptyPoll{5};
+// Waits shorter than this are spun rather than slept: a sleeping thread
+// wakes up tens to hundreds of microseconds late on a busy machine, and a
+// wake-up later than one interval is a stall that the rate never gets
+// back. The price is CPU: at 1,000/s the runner spins a quarter of the
+// time, from about 4,000/s all of it.
+constexpr Micros kSpin{250};
+// Records go to the writer at least this often, and whenever this many
+// bytes are waiting.
+constexpr Micros kHandOffEvery{2'000};
+constexpr size_t kHandOffBytes = size_t{16} * 1024;
+
+// A message taken from the bucket, waiting for its slot.
+struct Ready {
+    Micros slot;  // Redis clock
+    double interval_us;
+    std::string stored;
+};
+
+// Two threads. The runner thread does nothing but wait for each message's
+// slot, stamp it and format its record, so that its timing never waits on
+// I/O. The io thread talks to Redis (taking batches ahead of time,
+// acknowledging) and writes the records the runner hands it to the log.
+class Consumer {
+  public:
+    explicit Consumer(const config::Settings& settings)
+        : settings_(settings),
+          consumer_id_(ConsumerId(settings)),
+          queue_json_(JsonString(settings.queue)),
+          redis_(std::make_shared<redis::Connection>(io_.get_executor(),
+                                                     OptionsFor(settings))),
+          bucket_(*redis_, settings.queue, settings.capacity,
+                  settings.leak_rate),
+          taker_wake_(io_),
+          stop_signal_(io_),
+          signals_(io_, SIGINT, SIGTERM) {}
+
+    int Run() {
+        if (auto opened = log_.Open(settings_.log_file); !opened) {
+            spdlog::error("{}", opened.error().detail);
+            return ErrcOf(opened.error()) == Errc::kInvalidArgument ? 2 : 1;
+        }
+        redis_->OnStateChange([this](bool up, const std::string& why) {
+            if (up) {
+                if (was_up_) spdlog::info("redis connection regained");
+                was_up_ = true;
+                asio::co_spawn(io_, Configure(), asio::detached);
+            } else {
+                spdlog::warn("redis connection lost err={}; retrying", why);
+            }
+        });
+        redis_->Start();
+        signals_.async_wait([this](const error_code& ec, int number) {
+            if (ec) return;
+            spdlog::info("stopping signal={}", number);
+            Stop();
+        });
+        asio::co_spawn(io_, Main(), [this](const std::exception_ptr& e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& failure) {
+                    spdlog::error("consumer failed err={}", failure.what());
+                }
+                exit_status_ = 1;
+            }
+            redis_->Stop();
+            signals_.cancel();
+        });
+        io_.run();
+        if (runner_.joinable()) runner_.join();
+        return exit_status_;
+    }
+
+  private:
+    static redis::ConnectionOptions OptionsFor(
+        const config::Settings& settings) {
+        redis::ConnectionOptions options;
+        options.url = settings.redis;
+        options.command_timeout = milliseconds(2000);
+        return options;
+    }
+
+    asio::awaitable<void> Configure() {
+        // The leak rate is consume's to set: the bucket keeps it so that
+        // every consumer of the bucket leaks at one rate.
+        auto result =
+            co_await bucket_.Configure(std::nullopt, settings_.leak_rate);
+        if (!result) {
+            spdlog::warn("bucket configure failed err={}",
+                         result.error().detail);
+        }
+    }
+
+    asio::awaitable<void> Main() {
+        auto up = co_await redis_->WaitUp(milliseconds(3000));
+        if (!up) {
+            spdlog::error("redis unreachable err={}", up.error().detail);
+            exit_status_ = 1;
+            co_return;
+        }
+        if (!co_await Recover()) {
+            exit_status_ = 1;
+            co_return;
+        }
+        spdlog::info("consuming queue={} leak_rate={} consumer={} log_file={}",
+                     settings_.queue, settings_.leak_rate, consumer_id_,
+                     settings_.log_file);
+        co_await MeasureOffset();
+        asio::co_spawn(io_, Taker(), asio::detached);
+        runner_ = std::thread([this] { RunnerLoop(); });
+
+        while (!stopping_) {
+            stop_signal_.expires_after(std::chrono::hours(1));
+            error_code ec;
+            co_await stop_signal_.async_wait(
+                asio::redirect_error(asio::use_awaitable, ec));
+        }
+        ready_cv_.notify_all();
+        runner_.join();
+        // Let the records the runner handed over last be written first.
+        co_await asio::post(io_, asio::use_awaitable);
+        co_await Finish();
+    }
+
+    // What this consumer held when it last stopped: messages whose records
+    // made it into the log are acknowledged, the rest go back to the front
+    // of the bucket. Unacknowledged records are always the last ones in
+    // the log, because records are acknowledged in the order written.
+    asio::awaitable<bool> Recover() {
+        auto held = co_await bucket_.Held(consumer_id_);
+        if (!held) {
+            spdlog::error("recovery failed err={}", held.error().detail);
+            co_return false;
+        }
+        if (held.value().empty()) co_return true;
+        auto recorded = log_.LastSeqs(held.value().size());
+        if (!recorded) {
+            spdlog::error("recovery failed err={}", recorded.error().detail);
+            co_return false;
+        }
+        std::vector<int64_t> done;
+        std::vector<int64_t> undone;
+        for (const auto& stored : held.value()) {
+            const auto message = bucket::ParseStored(stored);
+            if (!message) continue;
+            (recorded.value().contains(message->seq) ? done : undone)
+                .push_back(message->seq);
+        }
+        auto acked = co_await bucket_.Ack(done);
+        auto released = co_await bucket_.Release(undone);
+        if (!acked || !released) {
+            spdlog::error("recovery failed err=redis unavailable");
+            co_return false;
+        }
+        spdlog::info("recovered held={} recorded={} returned={}",
+                     held.value().size(), done.size(), undone.size());
+        co_return true;
+    }
+
+    Micros LocalTime(Micros redis_time) const {
+        return redis_time - Micros(offset_us_.load(std::memory_order_relaxed));
+    }
+
+    // The offset between Redis's clock and ours. Each round trip to Redis
+    // gives an estimate, off by at most half the round trip; the target is
+    // the estimate of the shortest round trip seen lately (the best round
+    // trip ages by a microsecond a sample, so that a drifting clock is
+    // followed). The offset moves toward it by at most 10 us a second:
+    // every slot moves with the offset, and a jump would squeeze slots
+    // together. Only a step of more than 50 ms, a clock being set, is
+    // taken at once.
+    void UpdateOffset(Micros redis_now, Micros sent, Micros received) {
+        const Micros round_trip = received - sent;
+        if (best_round_trip_ < Micros::max()) best_round_trip_ += Micros(1);
+        if (round_trip <= best_round_trip_) {
+            best_round_trip_ = round_trip;
+            target_offset_ = redis_now - (sent + round_trip / 2);
+        }
+        const Micros offset(offset_us_.load());
+        const Micros gap = target_offset_ - offset;
+        const Micros max_step((received - last_offset_update_).count() /
+                              100'000);
+        last_offset_update_ = received;
+        if (gap > Micros(50'000) || gap < Micros(-50'000)) {
+            spdlog::warn("clock offset to redis jumped by {} us", gap.count());
+            offset_us_ = target_offset_.count();
+            return;
+        }
+        offset_us_ = (offset + std::clamp(gap, -max_step, max_step)).count();
+    }
+
+    // The first estimate, before any slot is used: the best of a few TIME
+    // round trips.
+    asio::awaitable<void> MeasureOffset() {
+        for (int i = 0; i < 8; ++i) {
+            const Micros sent = WallNow();
+            auto now = co_await bucket_.RedisTime();
+            const Micros received = WallNow();
+            if (!now) continue;
+            const Micros round_trip = received - sent;
+            if (round_trip < best_round_trip_) {
+                best_round_trip_ = round_trip;
+                target_offset_ = now.value() - (sent + round_trip / 2);
+            }
+        }
+        offset_us_ = target_offset_.count();
+        last_offset_update_ = WallNow();
+    }
+
+    asio::awaitable<void> SleepOn(asio::steady_timer& timer, Micros delay) {
+        timer.expires_after(delay);
+        error_code ec;
+        co_await timer.async_wait(
+            asio::redirect_error(asio::use_awaitable, ec));
+    }
+
+    // The local time of the last slot waiting, or nullopt when none waits.
+    std::optional<Micros> LastReadySlot() {
+        std::lock_guard lock(mutex_);
+        if (ready_.empty()) return std::nullopt;
+        return LocalTime(ready_.back().slot);
+    }
+
+    asio::awaitable<void> Taker() {
+        auto backoff = milliseconds(50);
+        while (!stopping_) {
+            const Micros now = WallNow();
+            if (const auto last = LastReadySlot();
+                last && *last > now + kLookahead / 2) {
+                co_await SleepOn(taker_wake_,
+                                 std::min<Micros>(*last - now - kLookahead / 2,
+                                                  milliseconds(100)));
+                continue;
+            }
+            taker_busy_ = true;
+            auto lease =
+                co_await bucket_.Take(consumer_id_, kMaxBatch, kLookahead,
+                                      settings_.visibility_timeout);
+            taker_busy_ = false;
+            const Micros received = WallNow();
+            if (!lease) {
+                reconcile_ = true;
+                // The connection logs an outage once; here we only wait.
+                // Anything else is a bug worth seeing.
+                if (ErrcOf(lease.error()) == Errc::kInternal) {
+                    spdlog::error("take failed err={}", lease.error().detail);
+                }
+                co_await SleepOn(taker_wake_, backoff);
+                backoff = std::min(backoff * 2, milliseconds(1000));
+                continue;
+            }
+            backoff = milliseconds(50);
+            auto& taken = lease.value();
+            UpdateOffset(taken.redis_now, now, received);
+            if (taken.wait_until) {
+                const Micros wake =
+                    LocalTime(*taken.wait_until) - kLookahead / 2 - received;
+                co_await SleepOn(
+                    taker_wake_,
+                    std::clamp<Micros>(wake, Micros(100), milliseconds(200)));
+                continue;
+            }
+            if (taken.messages.empty()) {
+                co_await SleepOn(taker_wake_, kEmptyPoll);
+                continue;
+            }
+            for (const auto& stored : taken.messages) {
+                if (const auto message = bucket::ParseStored(stored)) {
+                    taken_.insert(message->seq);
+                }
+            }
+            {
+                std::lock_guard lock(mutex_);
+                for (size_t i = 0; i < taken.messages.size(); ++i) {
+                    ready_.push_back(
+                        {taken.slots.SlotOf(static_cast<int64_t>(i)),
+                         taken.slots.interval_us,
+                         std::move(taken.messages[i])});
+                }
+            }
+            ready_cv_.notify_one();
+        }
+    }
+
+    // What the runner has done since it last handed over to the io thread.
+    struct Done {
+        std::string records;
+        std::vector<int64_t> recorded;  // the seqs of `records`, in order
+        std::vector<int64_t> missed;    // to go back to the bucket
+        Micros handed_off_at{0};
+    };
+
+    // The runner thread. It holds the lock only to take the next message,
+    // never while it waits, so the taker can always add more.
+    void RunnerLoop() {
+        // Best effort: a runner that is descheduled misses slots, and a
+        // higher weight makes that rarer on a busy machine. Needs
+        // CAP_SYS_NICE; without it the runner runs at normal priority.
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -10);
+        Done done;
+        done.handed_off_at = WallNow();
+        std::optional<Ready> next;
+        while (!stopping_) {
+            if (!next) {
+                next = TakeReady();
+                if (!next) {
+                    HandOff(done);
+                    continue;
+                }
+            }
+            const Micros slot = LocalTime(next->slot);
+            Micros now = WallNow();
+            if (slot - now > kSpin) {
+                if (slot - now > Micros(1000)) HandOff(done);
+                std::unique_lock lock(mutex_);
+                ready_cv_.wait_for(lock, slot - WallNow() - kSpin,
+                                   [this] { return stopping_.load(); });
+                continue;
+            }
+            while (now < slot) now = WallNow();
+            if (stopping_) break;
+
+            if (bucket::SlotMissed(slot, next->interval_us, now)) {
+                if (const auto message = bucket::ParseStored(next->stored)) {
+                    done.missed.push_back(message->seq);
+                }
+                ++missed_;
+            } else {
+                Record(next->stored, now, done);
+            }
+            next.reset();
+            if (done.records.size() >= kHandOffBytes ||
+                now - done.handed_off_at >= kHandOffEvery) {
+                HandOff(done);
+            }
+        }
+        if (next) {
+            // Not started: it goes back with the rest.
+            std::lock_guard lock(mutex_);
+            ready_.push_front(std::move(*next));
+        }
+        HandOff(done);
+    }
+
+    // The next message waiting, after at most a short wait; asks the taker
+    // for more when little is left.
+    std::optional<Ready> TakeReady() {
+        std::unique_lock lock(mutex_);
+        ready_cv_.wait_for(lock, milliseconds(50), [this] {
+            return stopping_.load() || !ready_.empty();
+        });
+        if (ready_.empty() || stopping_) return std::nullopt;
+        Ready ready = std::move(ready_.front());
+        ready_.pop_front();
+        const bool running_low =
+            ready_.empty() ||
+            LocalTime(ready_.back().slot) < WallNow() + kLookahead / 2;
+        lock.unlock();
+        if (running_low && !taker_poked_.exchange(true)) {
+            asio::post(io_, [this] {
+                taker_poked_ = false;
+                taker_wake_.cancel();
+            });
+        }
+        return ready;
+    }
+
+    void Record(const std::string& stored, Micros started, Done& done) {
+        const auto message = bucket::ParseStored(stored);
+        if (!message) {
+            // Only drip writes these lists; a malformed entry is a bug or
+            // a foreign writer, and is dropped rather than retried forever.
+            spdlog::error("dropping malformed message stored={:.80}", stored);
+            return;
+        }
+        AppendRecord(done.records, queue_json_, *message, started,
+                     Outcome::kProcessed);
+        done.recorded.push_back(message->seq);
+    }
+
+    // Gives what the runner did to the io thread, to write, acknowledge
+    // and return. On the runner thread.
+    void HandOff(Done& done) {
+        done.handed_off_at = WallNow();
+        if (done.records.empty() && done.missed.empty()) return;
+        asio::post(io_, [this, r = std::move(done.records),
+                         s = std::move(done.recorded),
+                         m = std::move(done.missed)]() mutable {
+            Write(r, std::move(s));
+            if (!m.empty())
+                asio::co_spawn(io_, Return(std::move(m)), asio::detached);
+        });
+        done.records.clear();
+        done.recorded.clear();
+        done.missed.clear();
+    }
+
+    // On the io thread: a record is done once it is in the log; only then
+    // is it acknowledged.
+    void Write(const std::string& records, std::vector<int64_t> seqs) {
+        if (write_failed_ || records.empty()) return;
+        if (auto written = log_.Append(records); !written) {
+            // Without the log nothing can be recorded: stop, holding the
+            // messages so that a restart processes them.
+            spdlog::error("{}; stopping", written.error().detail);
+            write_failed_ = true;
+            exit_status_ = 1;
+            Stop();
+            return;
+        }
+        unacked_.insert(unacked_.end(), seqs.begin(), seqs.end());
+        if (!ack_in_flight_) asio::co_spawn(io_, AckUnacked(), asio::detached);
+    }
+
+    // Gives messages back to the front of the bucket. A failure leaves
+    // them held by this consumer: reconciliation returns them later.
+    asio::awaitable<void> Return(std::vector<int64_t> seqs) {
+        ++returns_in_flight_;
+        auto released = co_await bucket_.Release(seqs);
+        --returns_in_flight_;
+        if (!released) {
+            reconcile_ = true;
+            co_return;
+        }
+        for (const int64_t seq : seqs) taken_.erase(seq);
+    }
+
+    // After a take failed, its reply may have been lost although Redis ran
+    // it: messages held under this consumer's name that it never received.
+    // They go back to the bucket rather than waiting for their lease.
+    asio::awaitable<void> Reconcile() {
+        auto held = co_await bucket_.Held(consumer_id_);
+        if (!held) co_return;
+        std::vector<int64_t> lost;
+        for (const auto& stored : held.value()) {
+            const auto message = bucket::ParseStored(stored);
+            if (message && !taken_.contains(message->seq)) {
+                lost.push_back(message->seq);
+            }
+        }
+        if (!lost.empty()) {
+            auto released = co_await bucket_.Release(lost);
+            if (!released) co_return;
+            spdlog::info("returned messages lost in transit count={}",
+                         lost.size());
+        }
+        reconcile_ = false;
+    }
+
+    asio::awaitable<void> AckUnacked() {
+        ack_in_flight_ = true;
+        while (!unacked_.empty()) {
+            std::vector<int64_t> batch;
+            batch.swap(unacked_);
+            auto acked = co_await bucket_.Ack(batch);
+            if (!acked) {
+                // Kept, in order, for the next write: acks must stay in
+                // the order of the log for recovery to hold.
+                unacked_.insert(unacked_.begin(), batch.begin(), batch.end());
+                break;
+            }
+            for (const int64_t seq : batch) taken_.erase(seq);
+        }
+        ack_in_flight_ = false;
+    }
+
+    // After a stop: acknowledge what was written, and give the messages
+    // not yet started back to the bucket.
+    asio::awaitable<void> Finish() {
+        asio::steady_timer timer(io_);
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        // A take still on its way brings messages that must go back too.
+        while ((taker_busy_ || ack_in_flight_ || !unacked_.empty() ||
+                returns_in_flight_ > 0) &&
+               std::chrono::steady_clock::now() < deadline) {
+            if (!ack_in_flight_ && !unacked_.empty()) {
+                asio::co_spawn(io_, AckUnacked(), asio::detached);
+            }
+            co_await SleepOn(timer, milliseconds(5));
+        }
+        std::vector<int64_t> unstarted;
+        for (const auto& ready : ready_) {
+            if (const auto message = bucket::ParseStored(ready.stored)) {
+                unstarted.push_back(message->seq);
+            }
+        }
+        if (!unstarted.empty()) {
+            auto released = co_await bucket_.Release(unstarted);
+            if (!released) {
+                spdlog::warn(
+                    "could not return {} messages err={}; they come back "
+                    "when this consumer restarts or its lease runs out",
+                    unstarted.size(), released.error().detail);
+            }
+        }
+        spdlog::info("stopped returned={} unacked={} missed_slots={}",
+                     unstarted.size(), unacked_.size(), missed_.load());
+    }
+
+    // On the io thread.
+    void Stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        ready_cv_.notify_all();
+        taker_wake_.cancel();
+        stop_signal_.cancel();
+    }
+
+    const config::Settings& settings_;
+    const std::string consumer_id_;
+    const std::string queue_json_;
+    asio::io_context io_{1};
+    std::shared_ptr<redis::Connection> redis_;
+    bucket::Bucket bucket_;
+    ProcessedLog log_;
+    asio::steady_timer taker_wake_;
+    asio::steady_timer stop_signal_;
+    asio::signal_set signals_;
+    std::thread runner_;
+
+    std::mutex mutex_;
+    std::condition_variable ready_cv_;
+    std::deque<Ready> ready_;  // Guarded by mutex_
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> taker_poked_{false};
+    std::atomic<int64_t> offset_us_{0};
+    std::atomic<int64_t> missed_{0};
+
+    // The io thread's.
+    std::vector<int64_t> unacked_;  // written, not yet acknowledged
+    // Every seq this consumer holds: taken, not yet acknowledged or
+    // returned.
+    std::unordered_set<int64_t> taken_;
+    bool reconcile_ = false;
+    int returns_in_flight_ = 0;
+    bool ack_in_flight_ = false;
+    bool taker_busy_ = false;
+    bool write_failed_ = false;
+    bool was_up_ = false;
+    int exit_status_ = 0;
+    Micros best_round_trip_ = Micros::max();
+    Micros target_offset_{0};
+    Micros last_offset_update_{0};
+};
+
+}  // namespace
+
+std::string ConsumerId(const config::Settings& settings) {
+    if (settings.consumer_id) return *settings.consumer_id;
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    std::error_code ec;
+    auto path = std::filesystem::absolute(settings.log_file, ec);
+    return fmt::format("{}:{}", host, ec ? settings.log_file : path.string());
+}
+
+int RunConsumer(const config::Settings& settings) {
+    // Timer slack widens every sleep by 50 us by default.
+    ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    Consumer consumer(settings);
+    return consumer.Run();
+}
+
+}  // namespace drip::consume

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: MIT
+// Copyright 2026 The drip developers
+
+#include "http/server.h"
+
+#include <utility>  // Boost 1.74's asio/awaitable.hpp needs it first.
+
+#include <atomic>
+#include <list>
+#include <thread>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "bucket/bucket.h"
+#include "common/json_writer.h"
+#include "http/api.h"
+
+namespace drip::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr size_t kHeaderLimit = size_t{16} * 1024;
+
+// The completion of a spawned coroutine: the one catch-all that keeps a
+// bug in one session or loop from taking the process down.
+auto LogFailure(const char* what) {
+    return [what](const std::exception_ptr& failure) {
+        if (!failure) return;
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            spdlog::error("{} failed err={}", what, e.what());
+        }
+    };
+}
+
+// State every worker shares. Written only with atomics.
+struct Shared {
+    const ServerOptions& options;
+    std::atomic<int> connections{0};
+    std::atomic<bool> draining{false};
+};
+
+// One connection's state that the drain step needs to see: a session
+// waiting for its next request is closed at once, a busy one finishes.
+struct SessionState {
+    beast::tcp_stream* stream = nullptr;
+    bool busy = false;
+};
+
+class Worker {
+  public:
+    Worker(Shared& shared, int index)
+        : shared_(shared),
+          index_(index),
+          acceptor_(io_),
+          redis_(std::make_shared<redis::Connection>(
+              io_.get_executor(), ConnectionOptionsFor(shared.options))),
+          bucket_(*redis_, shared.options.settings.queue,
+                  shared.options.settings.capacity,
+                  shared.options.settings.leak_rate),
+          api_(ApiContext{shared.options, *redis_, bucket_}) {}
+
+    // Binds the listening socket; returns the port bound (useful for 0).
+    Result<uint16_t> Listen(const std::string& host, uint16_t port) {
+        error_code ec;
+        const auto address = asio::ip::make_address(host, ec);
+        if (ec) {
+            return MakeError(Errc::kInvalidArgument,
+                             fmt::format("invalid host '{}'", host));
+        }
+        const tcp::endpoint endpoint(address, port);
+        acceptor_.open(endpoint.protocol(), ec);
+        if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) {
+            const int one = 1;
+            ::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT,
+                         &one, sizeof one);
+            acceptor_.bind(endpoint, ec);
+        }
+        if (!ec)
+            acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            return MakeError(Errc::kUnavailable,
+                             fmt::format("cannot listen on {}:{}: {}", host,
+                                         port, ec.message()));
+        }
+        return acceptor_.local_endpoint().port();
+    }
+
+    void Start() {
+        redis_->OnStateChange(
+            [this](bool up, const std::string& why) { OnRedisState(up, why); });
+        redis_->Start();
+        asio::co_spawn(io_, Accept(), LogFailure("accept loop"));
+        thread_ = std::thread([this] { io_.run(); });
+    }
+
+    // Stops accepting and closes the sessions that wait for a request.
+    void BeginDrain() {
+        asio::post(io_, [this] {
+            error_code ignored;
+            acceptor_.close(ignored);
+            for (SessionState* session : sessions_) {
+                if (!session->busy) session->stream->socket().close(ignored);
+            }
+        });
+    }
+
+    void Stop() {
+        asio::post(io_, [this] {
+            redis_->Stop();
+            io_.stop();
+        });
+    }
+
+    void Join() {
+        if (thread_.joinable()) thread_.join();
+    }
+
+  private:
+    static redis::ConnectionOptions ConnectionOptionsFor(
+        const ServerOptions& options) {
+        redis::ConnectionOptions connection;
+        connection.url = options.settings.redis;
+        // A request must get its 503 within a second of Redis going
+        // away; the watchdog adds up to a tenth of the timeout.
+        connection.command_timeout = std::chrono::milliseconds(800);
+        connection.connect_timeout = std::chrono::milliseconds(800);
+        return connection;
+    }
+
+    void OnRedisState(bool up, const std::string& why) {
+        if (up) {
+            spdlog::info("redis connected worker={}", index_);
+            // The capacity is serve's to set; the bucket keeps it so that
+            // every process, and drip stats, agrees on one figure.
+            asio::co_spawn(io_, ConfigureBucket(), LogFailure("configure"));
+        } else {
+            spdlog::warn("redis connection lost worker={} err={}", index_, why);
+        }
+    }
+
+    asio::awaitable<void> ConfigureBucket() {
+        auto result = co_await bucket_.Configure(
+            shared_.options.settings.capacity, std::nullopt);
+        if (!result) {
+            spdlog::warn("bucket configure failed err={}",
+                         result.error().detail);
+        }
+    }
+
+    asio::awaitable<void> Accept() {
+        const auto& settings = shared_.options.settings;
+        for (;;) {
+            error_code ec;
+            tcp::socket socket = co_await acceptor_.async_accept(
+                asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+                if (ec == asio::error::operation_aborted || shared_.draining) {
+                    co_return;
+                }
+                // Out of descriptors, most likely: let some close first.
+                spdlog::warn("accept failed err={}", ec.message());
+                asio::steady_timer pause(io_, std::chrono::milliseconds(10));
+                co_await pause.async_wait(
+                    asio::redirect_error(asio::use_awaitable, ec));
+                continue;
+            }
+            if (shared_.connections.load() >= settings.max_connections) {
+                // Refusing by closing keeps the limit cheap to enforce.
+                socket.close(ec);
+                continue;
+            }
+            ++shared_.connections;
+            socket.set_option(tcp::no_delay(true), ec);
+            asio::co_spawn(io_, Session(std::move(socket)),
+                           LogFailure("session"));
+        }
+    }
+
+    asio::awaitable<void> Session(tcp::socket socket) {
+        const auto& settings = shared_.options.settings;
+        beast::tcp_stream stream(std::move(socket));
+        beast::flat_buffer buffer;
+        SessionState state{&stream, false};
+        sessions_.insert(&state);
+        struct Leave {
+            Worker& worker;
+            SessionState& state;
+            ~Leave() {
+                worker.sessions_.erase(&state);
+                --worker.shared_.connections;
+            }
+        } leave{*this, state};
+
+        for (;;) {
+            state.busy = false;
+            if (shared_.draining) break;
+            error_code ec;
+            // Keep-alive: wait for the first byte of the next request with
+            // the idle timeout, then give the whole request its own.
+            if (buffer.size() == 0) {
+                stream.expires_after(settings.idle_timeout);
+                const size_t n = co_await stream.async_read_some(
+                    buffer.prepare(4096),
+                    asio::redirect_error(asio::use_awaitable, ec));
+                if (ec) break;
+                buffer.commit(n);
+            }
+            state.busy = true;
+            stream.expires_after(settings.request_timeout);
+
+            bhttp::request_parser<bhttp::string_body> parser;
+            parser.header_limit(kHeaderLimit);
+            parser.body_limit(settings.max_body_bytes);
+            co_await bhttp::async_read_header(
+                stream, buffer, parser,
+                asio::redirect_error(asio::use_awaitable, ec));
+            if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
+                // curl sends Expect for bodies over 1 KiB and would
+                // otherwise wait a second before sending the body.
+                bhttp::response<bhttp::empty_body> proceed(
+                    bhttp::status::continue_, parser.get().version());
+                co_await bhttp::async_write(
+                    stream, proceed,
+                    asio::redirect_error(asio::use_awaitable, ec));
+            }
+            if (!ec) {
+                co_await bhttp::async_read(
+                    stream, buffer, parser,
+                    asio::redirect_error(asio::use_awaitable, ec));
+            }
+            if (ec) {
+                auto refusal = RefusalFor(ec);
+                if (refusal) {
+                    refusal->keep_alive(false);
+                    co_await bhttp::async_write(
+                        stream, *refusal,
+                        asio::redirect_error(asio::use_awaitable, ec));
+                }
+                break;
+            }
+
+            auto request = parser.release();
+            Response response = co_await api_.Handle(request);
+            const bool keep_alive = request.keep_alive() && !shared_.draining;
+            response.keep_alive(keep_alive);
+            response.prepare_payload();
+            co_await bhttp::async_write(
+                stream, response,
+                asio::redirect_error(asio::use_awaitable, ec));
+            if (ec || !keep_alive) break;
+        }
+        error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    // The answer to a request that could not be read, or none when the
+    // client simply went away or was too slow.
+    static std::optional<Response> RefusalFor(const error_code& ec) {
+        if (ec == bhttp::error::body_limit) {
+            return JsonResponse(bhttp::status::payload_too_large,
+                                R"({"detail": "request body too large"})");
+        }
+        if (ec == bhttp::error::header_limit) {
+            return JsonResponse(bhttp::status::request_header_fields_too_large,
+                                R"({"detail": "request header too large"})");
+        }
+        if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream)
+                                 .category() &&
+            ec != bhttp::error::end_of_stream &&
+            ec != bhttp::error::partial_message) {
+            return JsonResponse(
+                bhttp::status::bad_request,
+                fmt::format(R"({{"detail": {}}})",
+                            JsonString("malformed request: " + ec.message())));
+        }
+        return std::nullopt;
+    }
+
+    Shared& shared_;
+    int index_;
+    // Declared before io_ so that it outlives the session frames that
+    // io_'s destructor destroys.
+    std::unordered_set<SessionState*> sessions_;
+    asio::io_context io_{1};
+    tcp::acceptor acceptor_;
+    std::shared_ptr<redis::Connection> redis_;
+    bucket::Bucket bucket_;
+    Api api_;
+    std::thread thread_;
+};
+
+int WorkerCount(const config::Settings& settings) {
+    if (settings.threads > 0) return settings.threads;
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+int RunServer(const ServerOptions& options) {
+    Shared shared{options};
+    const auto& settings = options.settings;
+    std::list<Worker> workers;
+    uint16_t port = settings.port;
+    for (int i = 0; i < WorkerCount(settings); ++i) {
+        auto& worker = workers.emplace_back(shared, i);
+        // With port 0 the first worker picks the port and the others join
+        // it, so that SO_REUSEPORT groups them.
+        auto bound = worker.Listen(settings.host, port);
+        if (!bound) {
+            spdlog::error("listen failed err={}", bound.error().detail);
+            return 1;
+        }
+        port = bound.value();
+    }
+    for (auto& worker : workers) worker.Start();
+    spdlog::info("listening addr={}:{} workers={} queue={} redis={}",
+                 settings.host, port, workers.size(), settings.queue,
+                 settings.redis.Redacted());
+
+    asio::io_context main_io(1);
+    asio::signal_set signals(main_io, SIGINT, SIGTERM);
+    int signal_number = 0;
+    signals.async_wait(
+        [&](const error_code&, int number) { signal_number = number; });
+    main_io.run();
+
+    spdlog::info("draining signal={} connections={}", signal_number,
+                 shared.connections.load());
+    shared.draining = true;
+    for (auto& worker : workers) worker.BeginDrain();
+    const auto deadline =
+        std::chrono::steady_clock::now() + options.drain_timeout;
+    while (shared.connections.load() > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    for (auto& worker : workers) worker.Stop();
+    for (auto& worker : workers) worker.Join();
+    spdlog::info("stopped connections_left={}", shared.connections.load());
+    return 0;
+}
+
+}  // namespace drip::http
