@@ -40,17 +40,18 @@ Bucket::Bucket(redis::Connection& connection, std::string queue,
       queue_(std::move(queue)),
       own_capacity_(own_capacity),
       own_leak_rate_(own_leak_rate),
-      keys_{BaseKey(queue_)} {}
+      base_key_(BaseKey(queue_)) {}
 
-boost::asio::awaitable<Result<redis::Reply>> Bucket::Run(
-    const redis::Script& script, std::vector<std::string> args) {
-    co_return co_await connection_.Eval(script, keys_, args);
+redis::Command Bucket::Call() const {
+    redis::Command call;
+    call.Arg(base_key_);
+    return call;
 }
 
 boost::asio::awaitable<Result<void>> Bucket::Configure(
     std::optional<int64_t> capacity, std::optional<double> leak_rate) {
     redis::Command command("HSET");
-    command.Arg(keys_[0]);
+    command.Arg(base_key_);
     if (capacity) command.Arg("capacity").Arg(*capacity);
     if (leak_rate) command.Arg("leak_rate").Arg(fmt::format("{}", *leak_rate));
     if (command.ArgCount() == 2) co_return outcome_v2::success();
@@ -64,19 +65,18 @@ boost::asio::awaitable<Result<void>> Bucket::Configure(
 
 boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
     const std::vector<Message>& messages, std::string_view idempotency_key) {
-    std::vector<std::string> args;
-    args.reserve(3 + 2 * messages.size());
-    args.emplace_back(idempotency_key);
-    args.push_back(messages.empty() ? "0" : std::to_string(messages[0].id));
-    args.push_back(std::to_string(own_capacity_));
-    args.push_back(std::to_string(messages.size()));
+    redis::Command call = Call();
+    call.Arg(idempotency_key)
+        .Arg(messages.empty() ? 0 : messages[0].id)
+        .Arg(own_capacity_)
+        .Arg(static_cast<int64_t>(messages.size()));
     for (const auto& message : messages) {
-        args.push_back(std::to_string(message.job_priority));
+        call.Arg(message.job_priority);
         payload_.clear();
         AppendPayload(payload_, message);
-        args.push_back(payload_);
+        call.Arg(payload_);
     }
-    auto reply = co_await Run(AdmitScript(), std::move(args));
+    auto reply = co_await connection_.Eval(AdmitScript(), 1, call);
     if (!reply) co_return reply.error();
     const auto view = reply.value().View();
     if (view.Size() < 5) co_return BadReply("admit", view);
@@ -100,7 +100,8 @@ boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
 }
 
 boost::asio::awaitable<Result<BucketStats>> Bucket::Stats() {
-    auto reply = co_await Run(StatsScript(), std::vector<std::string>());
+    const redis::Command call = Call();
+    auto reply = co_await connection_.Eval(StatsScript(), 1, call);
     if (!reply) co_return reply.error();
     const auto view = reply.value().View();
     if (view.Size() < 8) co_return BadReply("stats", view);
@@ -120,14 +121,13 @@ boost::asio::awaitable<Result<BucketStats>> Bucket::Stats() {
 boost::asio::awaitable<Result<Lease>> Bucket::Take(
     std::string_view consumer, int64_t max_messages, Micros lookahead,
     std::chrono::milliseconds lease) {
-    // Built before the co_await: g++ 12 cannot put a braced list of
-    // temporaries inside a co_await expression ("array used as
-    // initializer").
-    std::vector<std::string> args{
-        std::string(consumer), std::to_string(max_messages),
-        std::to_string(lookahead.count()), std::to_string(lease.count()),
-        fmt::format("{}", own_leak_rate_)};
-    auto reply = co_await Run(TakeScript(), std::move(args));
+    redis::Command call = Call();
+    call.Arg(consumer)
+        .Arg(max_messages)
+        .Arg(lookahead.count())
+        .Arg(lease.count())
+        .Arg(fmt::format("{}", own_leak_rate_));
+    auto reply = co_await connection_.Eval(TakeScript(), 1, call);
     if (!reply) co_return reply.error();
     const auto view = reply.value().View();
     if (view.Size() < 2) co_return BadReply("take", view);
@@ -152,10 +152,9 @@ boost::asio::awaitable<Result<Lease>> Bucket::Take(
 
 boost::asio::awaitable<Result<int64_t>> Bucket::Ack(
     const std::vector<int64_t>& seqs) {
-    std::vector<std::string> args;
-    args.reserve(seqs.size());
-    for (const int64_t seq : seqs) args.push_back(std::to_string(seq));
-    auto reply = co_await Run(AckScript(), std::move(args));
+    redis::Command call = Call();
+    for (const int64_t seq : seqs) call.Arg(seq);
+    auto reply = co_await connection_.Eval(AckScript(), 1, call);
     if (!reply) co_return reply.error();
     if (!reply.value().View().IsInteger()) {
         co_return BadReply("ack", reply.value().View());
@@ -165,10 +164,9 @@ boost::asio::awaitable<Result<int64_t>> Bucket::Ack(
 
 boost::asio::awaitable<Result<int64_t>> Bucket::Release(
     const std::vector<int64_t>& seqs) {
-    std::vector<std::string> args;
-    args.reserve(seqs.size());
-    for (const int64_t seq : seqs) args.push_back(std::to_string(seq));
-    auto reply = co_await Run(ReleaseScript(), std::move(args));
+    redis::Command call = Call();
+    for (const int64_t seq : seqs) call.Arg(seq);
+    auto reply = co_await connection_.Eval(ReleaseScript(), 1, call);
     if (!reply) co_return reply.error();
     if (!reply.value().View().IsInteger()) {
         co_return BadReply("release", reply.value().View());
@@ -188,8 +186,9 @@ boost::asio::awaitable<Result<Micros>> Bucket::RedisTime() {
 
 boost::asio::awaitable<Result<std::vector<std::string>>> Bucket::Held(
     std::string_view consumer) {
-    std::vector<std::string> args{std::string(consumer)};
-    auto reply = co_await Run(HeldScript(), std::move(args));
+    redis::Command call = Call();
+    call.Arg(consumer);
+    auto reply = co_await connection_.Eval(HeldScript(), 1, call);
     if (!reply) co_return reply.error();
     const auto view = reply.value().View();
     if (view.IsError()) co_return BadReply("held", view);

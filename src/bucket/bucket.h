@@ -109,14 +109,15 @@ class Bucket {
     boost::asio::awaitable<Result<Micros>> RedisTime();
 
   private:
-    boost::asio::awaitable<Result<redis::Reply>> Run(
-        const redis::Script& script, std::vector<std::string> args);
-
     redis::Connection& connection_;
     std::string queue_;
     int64_t own_capacity_;
     double own_leak_rate_;
-    std::vector<std::string> keys_;
+    // The script call's first argument: the base key, the only key
+    // declared (every other key of the bucket shares its hash tag).
+    redis::Command Call() const;
+
+    std::string base_key_;
     std::string payload_;  // reused between Admit calls
 };
 

@@ -98,7 +98,7 @@ asio::awaitable<Response> Api::Handle(const Request& request) {
         if (path == "/healthz") {
             co_return JsonResponse(bhttp::status::ok, R"({"status": "ok"})");
         }
-        if (context_.redis.IsUp()) {
+        if (context_.workers_up.load() >= context_.workers) {
             co_return JsonResponse(bhttp::status::ok, R"({"status": "ready"})");
         }
         co_return Detail(bhttp::status::service_unavailable,

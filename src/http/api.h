@@ -9,6 +9,7 @@
 
 #include <utility>  // Boost 1.74's asio/awaitable.hpp needs it first.
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct ApiContext {
     const ServerOptions& options;
     redis::Connection& redis;
     bucket::Bucket& bucket;
+    // Workers whose Redis connection is up, of `workers`: the process is
+    // ready when every one of them is, whichever worker is asked.
+    const std::atomic<int>& workers_up;
+    int workers;
 };
 
 // Not thread-safe: one per worker.

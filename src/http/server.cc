@@ -21,6 +21,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -55,8 +56,10 @@ auto LogFailure(const char* what) {
 // State every worker shares. Written only with atomics.
 struct Shared {
     const ServerOptions& options;
+    int workers = 1;
     std::atomic<int> connections{0};
     std::atomic<bool> draining{false};
+    std::atomic<int> workers_up{0};
 };
 
 // One connection's state that the drain step needs to see: a session
@@ -77,7 +80,8 @@ class Worker {
           bucket_(*redis_, shared.options.settings.queue,
                   shared.options.settings.capacity,
                   shared.options.settings.leak_rate),
-          api_(ApiContext{shared.options, *redis_, bucket_}) {}
+          api_(ApiContext{shared.options, *redis_, bucket_, shared.workers_up,
+                          shared.workers}) {}
 
     // Binds the listening socket; returns the port bound (useful for 0).
     Result<uint16_t> Listen(const std::string& host, uint16_t port) {
@@ -149,6 +153,7 @@ class Worker {
     }
 
     void OnRedisState(bool up, const std::string& why) {
+        shared_.workers_up += up ? 1 : -1;
         if (up) {
             spdlog::info("redis connected worker={}", index_);
             // The capacity is serve's to set; the bucket keeps it so that
@@ -201,6 +206,7 @@ class Worker {
         const auto& settings = shared_.options.settings;
         beast::tcp_stream stream(std::move(socket));
         beast::flat_buffer buffer;
+        std::string output;
         SessionState state{&stream, false};
         sessions_.insert(&state);
         struct Leave {
@@ -253,6 +259,7 @@ class Worker {
                 auto refusal = RefusalFor(ec);
                 if (refusal) {
                     refusal->keep_alive(false);
+                    refusal->prepare_payload();
                     co_await bhttp::async_write(
                         stream, *refusal,
                         asio::redirect_error(asio::use_awaitable, ec));
@@ -272,6 +279,32 @@ class Worker {
         }
         error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    // Writes `response` as HTTP/1.1 bytes into `out`. Beast's serializer
+    // is general (chunked bodies, buffer sequences) and showed up in
+    // profiles; drip's answers are small strings with a few headers.
+    static void Serialize(const Response& response, bool keep_alive,
+                          unsigned version, std::string& out) {
+        out.clear();
+        const auto reason = bhttp::obsolete_reason(response.result());
+        fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n",
+                       response.result_int(),
+                       std::string_view(reason.data(), reason.size()));
+        for (const auto& field : response) {
+            const auto name = field.name_string();
+            const auto value = field.value();
+            out.append(name.data(), name.size());
+            out.append(": ");
+            out.append(value.data(), value.size());
+            out.append("\r\n");
+        }
+        fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n{}\r\n",
+                       response.body().size(),
+                       !keep_alive     ? "Connection: close\r\n"
+                       : version == 10 ? "Connection: keep-alive\r\n"
+                                       : "");
+        out.append(response.body());
     }
 
     // The answer to a request that could not be read, or none when the
@@ -318,11 +351,11 @@ int WorkerCount(const config::Settings& settings) {
 }  // namespace
 
 int RunServer(const ServerOptions& options) {
-    Shared shared{options};
     const auto& settings = options.settings;
+    Shared shared{options, WorkerCount(settings)};
     std::list<Worker> workers;
     uint16_t port = settings.port;
-    for (int i = 0; i < WorkerCount(settings); ++i) {
+    for (int i = 0; i < shared.workers; ++i) {
         auto& worker = workers.emplace_back(shared, i);
         // With port 0 the first worker picks the port and the others join
         // it, so that SO_REUSEPORT groups them.

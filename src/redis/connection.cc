@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -122,10 +123,22 @@ template <typename Handler>
 struct PendingWith : Connection::Pending {
     explicit PendingWith(Handler h) : handler(std::move(h)) {}
 
-    // Posted, not called: the caller may queue more commands while this
-    // reply is being delivered, and must not run inside the read loop.
+    // A reply resumes its caller right away, inside the read loop: the
+    // caller runs to its next suspension and the loop goes on with the
+    // next reply, which saves a trip through the scheduler per command.
+    // The pending entry is off the queue by then, so the caller may queue
+    // more commands. Errors are posted instead: they are delivered from
+    // Fail() and from Execute itself, where running the caller inline
+    // would re-enter them.
     void Complete(Result<Reply> result) override {
         auto executor = asio::get_associated_executor(handler);
+        if (result) {
+            asio::dispatch(executor, [h = std::move(handler),
+                                      r = std::move(result)]() mutable {
+                h(std::move(r));
+            });
+            return;
+        }
         asio::post(executor,
                    [h = std::move(handler), r = std::move(result)]() mutable {
                        h(std::move(r));
@@ -417,30 +430,31 @@ asio::awaitable<Result<void>> Connection::WaitUp(
 }
 
 asio::awaitable<Result<Reply>> Connection::Execute(const Command& command) {
-    if (!up_) co_return MakeError(Errc::kUnavailable, last_error_);
-    co_return co_await asio::async_initiate<decltype(asio::use_awaitable),
-                                            void(Result<Reply>)>(
+    return asio::async_initiate<decltype(asio::use_awaitable),
+                                void(Result<Reply>)>(
         [this, &command](auto handler) {
-            Enqueue(command, std::make_unique<PendingWith<decltype(handler)>>(
-                                 std::move(handler)));
+            auto pending = std::make_unique<PendingWith<decltype(handler)>>(
+                std::move(handler));
+            if (up_) {
+                Enqueue(command, std::move(pending));
+            } else {
+                pending->Complete(MakeError(Errc::kUnavailable, last_error_));
+            }
         },
         asio::use_awaitable);
 }
 
-asio::awaitable<Result<Reply>> Connection::Eval(
-    const Script& script, std::span<const std::string> keys,
-    std::span<const std::string> args) {
-    auto build = [&](std::string_view verb, std::string_view body) {
-        Command command(verb);
-        command.Arg(body).Arg(static_cast<int64_t>(keys.size()));
-        for (const auto& key : keys) command.Arg(key);
-        for (const auto& arg : args) command.Arg(arg);
-        return command;
-    };
-    auto result = co_await Execute(build("EVALSHA", script.sha1));
+asio::awaitable<Result<Reply>> Connection::Eval(const Script& script,
+                                                int key_count,
+                                                const Command& keys_and_args) {
+    Command call("EVALSHA");
+    call.Arg(script.sha1).Arg(key_count).Append(keys_and_args);
+    auto result = co_await Execute(call);
     if (result && result.value().View().IsError() &&
         result.value().View().Text().starts_with("NOSCRIPT")) {
-        result = co_await Execute(build("EVAL", script.source));
+        Command load("EVAL");
+        load.Arg(script.source).Arg(key_count).Append(keys_and_args);
+        result = co_await Execute(load);
     }
     co_return result;
 }

@@ -87,13 +87,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // as a Reply (check IsError); kUnavailable when the connection is down
     // (at once, not after a timeout), kDeadlineExceeded when Redis did not
     // answer within command_timeout.
+    // Not a coroutine itself, so that a call costs no extra frame; the
+    // command must live until the result is awaited, as it does in
+    // `co_await connection.Execute(command)`.
     asio::awaitable<Result<Reply>> Execute(const Command& command);
 
     // Runs `script` with EVALSHA, loading it with EVAL when Redis does not
-    // know it yet (after a restart, for example).
-    asio::awaitable<Result<Reply>> Eval(const Script& script,
-                                        std::span<const std::string> keys,
-                                        std::span<const std::string> args);
+    // know it yet (after a restart, for example). `keys_and_args` holds the
+    // first `key_count` arguments as keys, then the script's arguments.
+    asio::awaitable<Result<Reply>> Eval(const Script& script, int key_count,
+                                        const Command& keys_and_args);
 
     // The error text of the last failed connect or lost connection.
     const std::string& LastError() const { return last_error_; }

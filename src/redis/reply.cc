@@ -28,6 +28,12 @@ Command& Command::Arg(int64_t value) {
     return Arg(std::string_view(digits, static_cast<size_t>(end - digits)));
 }
 
+Command& Command::Append(const Command& arguments) {
+    args_.append(arguments.args_);
+    argc_ += arguments.argc_;
+    return *this;
+}
+
 void Command::AppendTo(std::string& out) const {
     fmt::format_to(std::back_inserter(out), "*{}\r\n", argc_);
     out.append(args_);

@@ -18,13 +18,16 @@ struct redisReply;
 namespace drip::redis {
 
 // One command: its arguments in RESP form, ready to be written.
-// Example: Command("EVALSHA").Arg(sha).Arg(1).Arg(key).
+// Example: Command("EVALSHA").Arg(sha).Arg(1).Arg(key). A Command made
+// with no name is a list of arguments to Append to another.
 class Command {
   public:
+    Command() = default;
     explicit Command(std::string_view name) { Arg(name); }
 
     Command& Arg(std::string_view value);
     Command& Arg(int64_t value);
+    Command& Append(const Command& arguments);
 
     // Appends the whole command, array header included, to `out`.
     void AppendTo(std::string& out) const;
