@@ -5,9 +5,12 @@
 // Redis. A bucket's keys all share the hash tag of its base key
 // "drip:{QUEUE}", so that a bucket lives in one Redis Cluster slot:
 //
-//   drip:{Q}          hash: capacity, leak_rate, seq, accepted, rejected,
-//                     processed, and the leak schedule (anchor_us, slot_n,
-//                     interval_us)
+//   drip:{Q}          hash: capacity, leak_rate; seq (the last seq given,
+//                     which is also the count accepted), depth (messages
+//                     waiting in the lists, kept by every script that
+//                     pushes or pops, so that admitting a message costs no
+//                     LLEN per priority), rejected, processed; and the leak
+//                     schedule (anchor_us, slot_n, interval_us)
 //   drip:{Q}:p0..p9   lists: messages waiting, one list per job_priority
 //   drip:{Q}:held     hash seq -> message: taken by a consumer, not yet
 //                     recorded
