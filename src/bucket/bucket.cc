@@ -6,11 +6,17 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "bucket/scripts.h"
 
 namespace drip::bucket {
 namespace {
+
+namespace asio = boost::asio;
 
 double ParseDouble(std::string_view text) {
     double value = 0;
@@ -42,6 +48,8 @@ Bucket::Bucket(redis::Connection& connection, std::string queue,
       own_leak_rate_(own_leak_rate),
       base_key_(BaseKey(queue_)) {}
 
+Bucket::~Bucket() = default;
+
 redis::Command Bucket::Call() const {
     redis::Command call;
     call.Arg(base_key_);
@@ -63,40 +71,112 @@ boost::asio::awaitable<Result<void>> Bucket::Configure(
     co_return outcome_v2::success();
 }
 
+// One request waiting for the next admit script call.
+struct Bucket::AdmitTicket {
+    virtual ~AdmitTicket() = default;
+    virtual void Complete(Result<AdmitResult> result) = 0;
+
+    redis::Command arguments;  // key, id, N, then N (priority, payload)
+    int64_t count = 0;
+    int64_t id = 0;
+};
+
+namespace {
+
+// Most requests one script call carries; bounds the time Redis spends in
+// one script, during which it serves nobody else.
+constexpr size_t kMaxAdmitsPerCall = 256;
+
+template <typename Handler>
+struct AdmitTicketWith : Bucket::AdmitTicket {
+    explicit AdmitTicketWith(Handler h) : handler(std::move(h)) {}
+
+    void Complete(Result<AdmitResult> result) override {
+        auto executor = asio::get_associated_executor(handler);
+        asio::post(executor,
+                   [h = std::move(handler), r = std::move(result)]() mutable {
+                       h(std::move(r));
+                   });
+    }
+
+    Handler handler;
+};
+
+}  // namespace
+
 boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
     const std::vector<Message>& messages, std::string_view idempotency_key) {
-    redis::Command call = Call();
-    call.Arg(idempotency_key)
-        .Arg(messages.empty() ? 0 : messages[0].id)
-        .Arg(own_capacity_)
-        .Arg(static_cast<int64_t>(messages.size()));
-    for (const auto& message : messages) {
-        call.Arg(message.job_priority);
-        payload_.clear();
-        AppendPayload(payload_, message);
-        call.Arg(payload_);
-    }
-    auto reply = co_await connection_.Eval(AdmitScript(), 1, call);
-    if (!reply) co_return reply.error();
-    const auto view = reply.value().View();
-    if (view.Size() < 5) co_return BadReply("admit", view);
+    return asio::async_initiate<decltype(asio::use_awaitable),
+                                void(Result<AdmitResult>)>(
+        [this, &messages, idempotency_key](auto handler) {
+            auto ticket = std::make_unique<AdmitTicketWith<decltype(handler)>>(
+                std::move(handler));
+            ticket->count = static_cast<int64_t>(messages.size());
+            ticket->id = messages.empty() ? 0 : messages[0].id;
+            ticket->arguments.Arg(idempotency_key)
+                .Arg(ticket->id)
+                .Arg(ticket->count);
+            for (const auto& message : messages) {
+                payload_.clear();
+                AppendPayload(payload_, message);
+                ticket->arguments.Arg(message.job_priority).Arg(payload_);
+            }
+            admits_waiting_.push_back(std::move(ticket));
+            if (!admit_in_flight_) {
+                admit_in_flight_ = true;
+                asio::co_spawn(connection_.Executor(), FlushAdmits(),
+                               asio::detached);
+            }
+        },
+        asio::use_awaitable);
+}
 
-    AdmitResult result;
-    const int64_t kind = IntegerAt(view, 0);
-    result.depth = IntegerAt(view, 1);
-    result.capacity = IntegerAt(view, 2);
-    result.first_seq = IntegerAt(view, 3);
-    result.leak_rate = ParseDouble(view[4].Text());
-    if (result.leak_rate <= 0) result.leak_rate = own_leak_rate_;
-    result.count = static_cast<int64_t>(messages.size());
-    result.id = messages.empty() ? 0 : messages[0].id;
-    if (kind == 0) result.admission = Admission::kBucketFull;
-    if (kind == 2) {
-        result.admission = Admission::kDuplicate;
-        result.count = IntegerAt(view, 5);
-        result.id = IntegerAt(view, 6);
+boost::asio::awaitable<void> Bucket::FlushAdmits() {
+    while (!admits_waiting_.empty()) {
+        std::vector<std::unique_ptr<AdmitTicket>> batch;
+        while (!admits_waiting_.empty() && batch.size() < kMaxAdmitsPerCall) {
+            batch.push_back(std::move(admits_waiting_.front()));
+            admits_waiting_.pop_front();
+        }
+        redis::Command call = Call();
+        call.Arg(own_capacity_).Arg(static_cast<int64_t>(batch.size()));
+        for (const auto& ticket : batch) call.Append(ticket->arguments);
+
+        auto reply = co_await connection_.Eval(AdmitScript(), 1, call);
+        if (!reply) {
+            for (auto& ticket : batch) ticket->Complete(reply.error());
+            continue;
+        }
+        const auto view = reply.value().View();
+        if (view.Size() != 2 + batch.size()) {
+            for (auto& ticket : batch) {
+                ticket->Complete(BadReply("admit", view));
+            }
+            continue;
+        }
+        double leak_rate = ParseDouble(view[0].Text());
+        if (leak_rate <= 0) leak_rate = own_leak_rate_;
+        const int64_t capacity = IntegerAt(view, 1);
+        for (size_t i = 0; i < batch.size(); ++i) {
+            const auto answer = view[2 + i];
+            AdmitResult result;
+            const int64_t kind = IntegerAt(answer, 0);
+            result.depth = IntegerAt(answer, 1);
+            result.first_seq = IntegerAt(answer, 2);
+            result.capacity = capacity;
+            result.leak_rate = leak_rate;
+            result.count = batch[i]->count;
+            result.id = batch[i]->id;
+            if (kind == 0) result.admission = Admission::kBucketFull;
+            if (kind == 2) {
+                result.admission = Admission::kDuplicate;
+                result.count = IntegerAt(answer, 3);
+                result.id = IntegerAt(answer, 4);
+            }
+            batch[i]->Complete(result);
+        }
     }
-    co_return result;
+    admit_in_flight_ = false;
 }
 
 boost::asio::awaitable<Result<BucketStats>> Bucket::Stats() {

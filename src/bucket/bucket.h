@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,6 +71,7 @@ class Bucket {
     // own settings are used only while none are stored.
     Bucket(redis::Connection& connection, std::string queue,
            int64_t own_capacity, double own_leak_rate);
+    ~Bucket();
 
     const std::string& Queue() const { return queue_; }
 
@@ -79,7 +82,10 @@ class Bucket {
         std::optional<int64_t> capacity, std::optional<double> leak_rate);
 
     // Admits `messages` as a whole or not at all. `idempotency_key` empty
-    // means none.
+    // means none. Requests made while another is on its way to Redis wait
+    // and go together in the next script call: each is still admitted or
+    // refused as a whole, in order, but a busy worker pays Redis's
+    // per-script cost once per batch of requests instead of per request.
     boost::asio::awaitable<Result<AdmitResult>> Admit(
         const std::vector<Message>& messages, std::string_view idempotency_key);
 
@@ -105,6 +111,9 @@ class Bucket {
     boost::asio::awaitable<Result<std::vector<std::string>>> Held(
         std::string_view consumer);
 
+    // A request waiting for the next admit script; defined in bucket.cc.
+    struct AdmitTicket;
+
     // Redis's clock, the one the leak schedule runs on.
     boost::asio::awaitable<Result<Micros>> RedisTime();
 
@@ -117,8 +126,12 @@ class Bucket {
     // declared (every other key of the bucket shares its hash tag).
     redis::Command Call() const;
 
+    boost::asio::awaitable<void> FlushAdmits();
+
     std::string base_key_;
     std::string payload_;  // reused between Admit calls
+    std::deque<std::unique_ptr<AdmitTicket>> admits_waiting_;
+    bool admit_in_flight_ = false;
 };
 
 }  // namespace drip::bucket

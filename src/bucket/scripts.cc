@@ -18,36 +18,50 @@ namespace {
 
 constexpr std::string_view kAdmit = R"lua(
 local base = KEYS[1]
-local idem = ARGV[1]
-local id = ARGV[2]
-local n = tonumber(ARGV[4])
-local conf = redis.call('HMGET', base, 'capacity', 'leak_rate', 'depth')
-local capacity = tonumber(conf[1]) or tonumber(ARGV[3])
+local conf = redis.call('HMGET', base, 'capacity', 'leak_rate', 'depth', 'seq')
+local capacity = tonumber(conf[1]) or tonumber(ARGV[1])
 local rate = conf[2] or '0'
 local depth = tonumber(conf[3]) or 0
-if idem ~= '' then
-  local first = redis.call('GET', base .. ':idem:' .. idem)
-  if first then
-    local seq, count, d, c, first_id = string.match(first,
-        '^(%d+) (%d+) (%d+) (%d+) (%S+)$')
-    return {2, tonumber(d), tonumber(c), seq, rate, tonumber(count), first_id}
-  end
-end
-if depth + n > capacity then
-  redis.call('HINCRBY', base, 'rejected', n)
-  return {0, depth, capacity, '0', rate}
-end
+local seq = tonumber(conf[4]) or 0
 local t = redis.call('TIME')
 local prefix_time = '\t' .. t[1] .. string.format('%06d', tonumber(t[2]))
     .. '\t1\t'
-local first = redis.call('HINCRBY', base, 'seq', n) - n + 1
+local out = {rate, capacity}
 local lists = {}
-for i = 1, n do
-  local p = ARGV[3 + 2 * i]
-  local list = lists[p]
-  if not list then list = {}; lists[p] = list end
-  list[#list + 1] = string.format('%d', first + i - 1) .. prefix_time
-      .. ARGV[4 + 2 * i]
+local queued, rejected = 0, 0
+local at = 3
+for r = 1, tonumber(ARGV[2]) do
+  local idem, id, n = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
+  local args = at + 3
+  at = args + 2 * n
+  local first_answer = idem ~= '' and
+      redis.call('GET', base .. ':idem:' .. idem)
+  if first_answer then
+    local s, count, d, first_id = string.match(first_answer,
+        '^(%d+) (%d+) (%d+) %d+ (%S+)$')
+    out[#out + 1] = {2, tonumber(d), s, tonumber(count), first_id}
+  elseif depth + n > capacity then
+    rejected = rejected + n
+    out[#out + 1] = {0, depth, '0'}
+  else
+    for i = 0, n - 1 do
+      local p = ARGV[args + 2 * i]
+      local list = lists[p]
+      if not list then list = {}; lists[p] = list end
+      list[#list + 1] = string.format('%d', seq + 1 + i) .. prefix_time
+          .. ARGV[args + 2 * i + 1]
+    end
+    local first_text = string.format('%d', seq + 1)
+    seq = seq + n
+    depth = depth + n
+    queued = queued + n
+    if idem ~= '' then
+      redis.call('SET', base .. ':idem:' .. idem,
+                 first_text .. ' ' .. n .. ' ' .. depth .. ' ' .. capacity
+                 .. ' ' .. id, 'EX', 86400)
+    end
+    out[#out + 1] = {1, depth, first_text}
+  end
 end
 for p, list in pairs(lists) do
   for i = 1, #list, 1000 do
@@ -55,14 +69,12 @@ for p, list in pairs(lists) do
                unpack(list, i, math.min(i + 999, #list)))
   end
 end
-redis.call('HINCRBY', base, 'depth', n)
-local first_text = string.format('%d', first)
-if idem ~= '' then
-  redis.call('SET', base .. ':idem:' .. idem,
-             first_text .. ' ' .. n .. ' ' .. (depth + n) .. ' '
-             .. capacity .. ' ' .. id, 'EX', 86400)
+if queued > 0 then
+  redis.call('HSET', base, 'seq', string.format('%d', seq),
+             'depth', string.format('%d', depth))
 end
-return {1, depth + n, capacity, first_text, rate}
+if rejected > 0 then redis.call('HINCRBY', base, 'rejected', rejected) end
+return out
 )lua";
 
 constexpr std::string_view kTake = R"lua(

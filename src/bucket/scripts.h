@@ -27,11 +27,14 @@
 
 namespace drip::bucket {
 
-// KEYS[1] base. ARGV: idempotency key ("" for none), id, the capacity to
-// use when none is stored, N, then N pairs of (priority, payload). Returns {1,
-// depth, capacity, first_seq, leak_rate} when queued, {0, depth, capacity, 0,
-// leak_rate} when the bucket is full, {2, depth, capacity, first_seq,
-// leak_rate, n, id} for a repeated key.
+// KEYS[1] base. Admits several requests in one step, each as a whole or
+// not at all, in order. ARGV: the capacity to use when none is stored, the
+// number of requests, then per request: its idempotency key ("" for
+// none), the id of its first message, its message count N, and N pairs of
+// (priority, payload). Returns {leak_rate, capacity, answer...} with one
+// answer per request: {1, depth, first_seq} when queued, {0, depth, 0}
+// when the bucket had no room, {2, depth, first_seq, count, id} for a
+// repeated key (the first answer's figures).
 const redis::Script& AdmitScript();
 
 // KEYS[1] base. ARGV: consumer id, max messages, lookahead (us), lease (ms),

@@ -40,9 +40,10 @@ using boost::system::error_code;
 using std::chrono::milliseconds;
 
 // How far ahead of its slot a message is taken from the bucket. Longer
-// means bigger batches (fewer round trips) but a message of higher priority
-// that arrives meanwhile waits behind up to this much of the leak.
-constexpr Micros kLookahead{10'000};
+// means bigger batches (fewer round trips) and more slack for a taker that
+// is slow to run on a busy machine, but a message of higher priority that
+// arrives meanwhile waits behind up to this much of the leak.
+constexpr Micros kLookahead{50'000};
 constexpr int64_t kMaxBatch = 512;
 // How often an empty bucket is asked again for work.
 constexpr milliseconds kEmptyPoll{5};
@@ -608,6 +609,9 @@ std::string ConsumerId(const config::Settings& settings) {
 int RunConsumer(const config::Settings& settings) {
     // Timer slack widens every sleep by 50 us by default.
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    // Best effort, as for the runner (which asks for more): a taker that
+    // waits for the CPU lets the runner run dry.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -5);
     Consumer consumer(settings);
     return consumer.Run();
 }

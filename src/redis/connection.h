@@ -79,6 +79,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     bool IsUp() const { return up_; }
 
+    const asio::any_io_executor& Executor() const { return executor_; }
+
     // Waits until the connection is up, or `timeout` passes (kUnavailable,
     // with the last connect error).
     asio::awaitable<Result<void>> WaitUp(std::chrono::milliseconds timeout);
