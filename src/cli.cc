@@ -188,6 +188,35 @@ int RunStats(const config::Settings& settings, bool json) {
         });
 }
 
+// Writes the capacity and leak rate given on this command line into the
+// bucket, where every serve and consume process of the bucket reads them:
+// consumers leak at the new rate from their next slot, with no restart.
+int RunConfigure(const config::Settings& settings,
+                 std::optional<int64_t> capacity,
+                 std::optional<double> leak_rate) {
+    if (!capacity && !leak_rate) {
+        fmt::print(stderr,
+                   "drip configure: give --capacity, --leak-rate or both\n");
+        return kExitUsage;
+    }
+    return WithBucket(
+        settings, [&](bucket::Bucket& bucket) -> asio::awaitable<int> {
+            auto configured = co_await bucket.Configure(capacity, leak_rate);
+            if (!configured) {
+                fmt::print(stderr, "drip: configure failed: {}\n",
+                           configured.error().detail);
+                co_return kExitFailure;
+            }
+            auto stats = co_await bucket.Stats();
+            if (stats) {
+                fmt::print("queue {}: capacity {}, leak_rate {}/s\n",
+                           settings.queue, stats.value().capacity,
+                           stats.value().leak_rate);
+            }
+            co_return 0;
+        });
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -234,6 +263,14 @@ int Main(int argc, char** argv) {
         *stats, {Setting::kRedisUrl, Setting::kQueue, Setting::kCapacity,
                  Setting::kLeakRate, Setting::kLogLevel});
 
+    auto* configure = app.add_subcommand(
+        "configure",
+        "change a live bucket's capacity or leak rate; its serve and "
+        "consume processes follow without a restart");
+    settings_parser.AddOptions(
+        *configure, {Setting::kRedisUrl, Setting::kQueue, Setting::kCapacity,
+                     Setting::kLeakRate, Setting::kLogLevel});
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -255,6 +292,16 @@ int Main(int argc, char** argv) {
     }
     if (command == consume) return consume::RunConsumer(settings.value());
     if (command == enqueue) return RunEnqueue(settings.value(), message);
+    if (command == configure) {
+        // Only what this command line names: a default is not a change.
+        const auto& given = settings.value();
+        return RunConfigure(
+            given,
+            configure->count("--capacity") ? std::optional(given.capacity)
+                                           : std::nullopt,
+            configure->count("--leak-rate") ? std::optional(given.leak_rate)
+                                            : std::nullopt);
+    }
     return RunStats(settings.value(), json);
 }
 

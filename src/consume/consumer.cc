@@ -31,6 +31,7 @@
 #include "bucket/bucket.h"
 #include "common/json_writer.h"
 #include "consume/processed_log.h"
+#include "redis/durability.h"
 
 namespace drip::consume {
 namespace {
@@ -90,9 +91,14 @@ class Consumer {
         }
         redis_->OnStateChange([this](bool up, const std::string& why) {
             if (up) {
-                if (was_up_) spdlog::info("redis connection regained");
+                // Only the first time: after a reconnect the bucket may
+                // carry a rate set since by drip configure.
+                if (was_up_) {
+                    spdlog::info("redis connection regained");
+                } else {
+                    asio::co_spawn(io_, Configure(), asio::detached);
+                }
                 was_up_ = true;
-                asio::co_spawn(io_, Configure(), asio::detached);
             } else {
                 spdlog::warn("redis connection lost err={}; retrying", why);
             }
@@ -137,6 +143,9 @@ class Consumer {
         if (!result) {
             spdlog::warn("bucket configure failed err={}",
                          result.error().detail);
+        }
+        for (const auto& risk : co_await redis::DurabilityRisks(*redis_)) {
+            spdlog::warn("redis may lose accepted messages: {}", risk);
         }
     }
 

@@ -28,6 +28,7 @@
 #include "bucket/bucket.h"
 #include "common/json_writer.h"
 #include "http/api.h"
+#include "redis/durability.h"
 
 namespace drip::http {
 namespace {
@@ -147,7 +148,7 @@ class Worker {
         connection.url = options.settings.redis;
         // A request must get its 503 within a second of Redis going
         // away; the watchdog adds up to a tenth of the timeout.
-        connection.command_timeout = std::chrono::milliseconds(800);
+        connection.command_timeout = std::chrono::milliseconds(700);
         connection.connect_timeout = std::chrono::milliseconds(800);
         return connection;
     }
@@ -157,8 +158,13 @@ class Worker {
         if (up) {
             spdlog::info("redis connected worker={}", index_);
             // The capacity is serve's to set; the bucket keeps it so that
-            // every process, and drip stats, agrees on one figure.
-            asio::co_spawn(io_, ConfigureBucket(), LogFailure("configure"));
+            // every process, and drip stats, agrees on one figure. Once per
+            // process: after a reconnect the bucket may carry a capacity
+            // set since by drip configure.
+            if (index_ == 0 && !configured_) {
+                configured_ = true;
+                asio::co_spawn(io_, ConfigureBucket(), LogFailure("configure"));
+            }
         } else {
             spdlog::warn("redis connection lost worker={} err={}", index_, why);
         }
@@ -170,6 +176,9 @@ class Worker {
         if (!result) {
             spdlog::warn("bucket configure failed err={}",
                          result.error().detail);
+        }
+        for (const auto& risk : co_await redis::DurabilityRisks(*redis_)) {
+            spdlog::warn("redis may lose accepted messages: {}", risk);
         }
     }
 
@@ -341,6 +350,7 @@ class Worker {
     bucket::Bucket bucket_;
     Api api_;
     std::thread thread_;
+    bool configured_ = false;
 };
 
 int WorkerCount(const config::Settings& settings) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -376,11 +377,21 @@ asio::awaitable<void> Connection::Watchdog() {
         error_code ec;
         co_await timer.async_wait(
             asio::redirect_error(asio::use_awaitable, ec));
-        if (!pending_.empty() && Clock::now() - pending_.front()->queued_at >
-                                     options_.command_timeout) {
+        const auto now = Clock::now();
+        if (!pending_.empty() &&
+            now - pending_.front()->queued_at > options_.command_timeout) {
             Fail(fmt::format("redis did not answer within {} ms",
                              options_.command_timeout.count()),
                  Errc::kDeadlineExceeded);
+        } else if (up_ && pending_.empty() &&
+                   now - last_enqueue_ > options_.heartbeat) {
+            // An idle connection to a Redis that hangs (stopped, or a
+            // network that drops packets) would look healthy forever; a
+            // PING gives the timeout above something to time.
+            auto ignore = asio::bind_executor(executor_, [](Result<Reply>) {});
+            Enqueue(Command("PING"),
+                    std::make_unique<PendingWith<decltype(ignore)>>(
+                        std::move(ignore)));
         }
     }
 }
@@ -389,6 +400,7 @@ void Connection::Enqueue(const Command& command,
                          std::unique_ptr<Pending> pending) {
     command.AppendTo(write_buffer_);
     pending_.push_back(std::move(pending));
+    last_enqueue_ = pending_.back()->queued_at;
     write_signal_.cancel();
 }
 

@@ -50,6 +50,9 @@ struct ConnectionOptions {
     // commands fail with kDeadlineExceeded and it reconnects. This is what
     // keeps a hung Redis from hanging callers.
     std::chrono::milliseconds command_timeout{1000};
+    // An idle connection sends a PING this often, so that a Redis that
+    // stopped answering is noticed within heartbeat + command_timeout.
+    std::chrono::milliseconds heartbeat{200};
     // Reconnect backoff, doubled after each failed attempt.
     std::chrono::milliseconds min_backoff{50};
     std::chrono::milliseconds max_backoff{1000};
@@ -127,6 +130,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::steady_timer down_signal_;   // cancelled when the link drops
     bool up_ = false;
     bool stopped_ = false;
+    std::chrono::steady_clock::time_point last_enqueue_;
     // Bumped on every (re)connect so that loops of an old connection stop.
     uint64_t generation_ = 0;
     std::string last_error_ = "not connected yet";
