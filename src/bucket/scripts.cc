@@ -132,15 +132,18 @@ local function hold(seq, message)
 end
 -- Messages whose holder let its lease run out come first: they are the
 -- oldest work in the bucket.
+-- Not this consumer's own: it still has them in hand (an ack that has
+-- not got through yet), or finds them at its restart.
 local expired = redis.call('ZRANGEBYSCORE', lease, '-inf',
                            math.floor(now / 1000), 'LIMIT', 0, k)
 if #expired > 0 then
   local messages = redis.call('HMGET', held, unpack(expired))
+  local owners = redis.call('HMGET', owner, unpack(expired))
   for i, seq in ipairs(expired) do
-    if messages[i] then
-      hold(seq, messages[i])
-    else
+    if not messages[i] then
       redis.call('ZREM', lease, seq)
+    elseif owners[i] ~= consumer then
+      hold(seq, messages[i])
     end
   end
 end

@@ -291,6 +291,7 @@ class Consumer {
                 continue;
             }
             taker_busy_ = true;
+            if (reconcile_) co_await Reconcile();
             auto lease =
                 co_await bucket_.Take(consumer_id_, kMaxBatch, kLookahead,
                                       settings_.visibility_timeout);
@@ -512,10 +513,17 @@ class Consumer {
             batch.swap(unacked_);
             auto acked = co_await bucket_.Ack(batch);
             if (!acked) {
-                // Kept, in order, for the next write: acks must stay in
-                // the order of the log for recovery to hold.
+                // Kept, in order: acks must stay in the order of the log
+                // for recovery to hold. Retried soon, not only with the
+                // next record: a lease that runs out on a recorded
+                // message would have it processed again.
                 unacked_.insert(unacked_.begin(), batch.begin(), batch.end());
-                break;
+                asio::steady_timer pause(io_, milliseconds(100));
+                error_code ec;
+                co_await pause.async_wait(
+                    asio::redirect_error(asio::use_awaitable, ec));
+                if (stopping_ && !redis_->IsUp()) break;
+                continue;
             }
             for (const int64_t seq : batch) taken_.erase(seq);
         }
