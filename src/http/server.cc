@@ -154,7 +154,8 @@ class Worker {
     }
 
     void OnRedisState(bool up, const std::string& why) {
-        shared_.workers_up += up ? 1 : -1;
+        if (up != redis_up_) shared_.workers_up += up ? 1 : -1;
+        redis_up_ = up;
         if (up) {
             spdlog::info("redis connected worker={}", index_);
             // The capacity is serve's to set; the bucket keeps it so that
@@ -351,6 +352,7 @@ class Worker {
     Api api_;
     std::thread thread_;
     bool configured_ = false;
+    bool redis_up_ = false;
 };
 
 int WorkerCount(const config::Settings& settings) {

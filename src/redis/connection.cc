@@ -193,6 +193,12 @@ asio::awaitable<void> Connection::Run() {
             }
         } else {
             last_error_ = result.error().detail;
+            // A connection that never came up (a wrong password, no
+            // server) is an outage too: say so once, not per attempt.
+            if (!down_announced_ && on_state_) {
+                down_announced_ = true;
+                on_state_(false, last_error_);
+            }
         }
         if (stopped_) break;
         timer.expires_after(backoff);
@@ -424,6 +430,7 @@ void Connection::Fail(const std::string& why, Errc code) {
 
 void Connection::SetUp(bool up, const std::string& why) {
     up_ = up;
+    down_announced_ = !up;
     if (on_state_) on_state_(up, why);
 }
 

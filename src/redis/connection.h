@@ -63,7 +63,8 @@ struct ConnectionOptions {
 class Connection : public std::enable_shared_from_this<Connection> {
   public:
     // Called on every change between connected and disconnected, with the
-    // error that ended the connection (empty when it came up).
+    // error that ended the connection (empty when it came up), and once
+    // when a connection fails to come up at all.
     using StateHandler = std::function<void(bool up, const std::string&)>;
 
     Connection(asio::any_io_executor executor, ConnectionOptions options);
@@ -129,6 +130,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::steady_timer write_signal_;  // cancelled when there is output
     asio::steady_timer down_signal_;   // cancelled when the link drops
     bool up_ = false;
+    bool down_announced_ = false;
     bool stopped_ = false;
     std::chrono::steady_clock::time_point last_enqueue_;
     // Bumped on every (re)connect so that loops of an old connection stop.

@@ -215,6 +215,29 @@ def read_log(path: str) -> list[dict]:
     return out
 
 
+def read_log_complete(path: str) -> list[dict]:
+    """Like read_log, for the log of a consumer killed with kill -9 and not
+    started again: a last line cut short is left out (only a restart on the
+    same log removes it); every complete line must be one JSON object."""
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        raw = f.read()
+    cut = raw.rfind(b"\n")
+    out = []
+    for n, line in enumerate(raw[:cut + 1].split(b"\n")[:-1], start=1):
+        try:
+            obj = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise AssertionError(f"{path}:{n}: not valid JSON ({exc}): "
+                                 f"{line[:300]!r}") from None
+        if not isinstance(obj, dict):
+            raise AssertionError(f"{path}:{n}: not a JSON object: "
+                                 f"{line[:300]!r}")
+        out.append(obj)
+    return out
+
+
 def count_lines(path: str) -> int:
     """Complete lines in a file (tolerant: for polling while it grows)."""
     try:
@@ -296,12 +319,19 @@ class _RespReader:
 
 
 def redis_command(port: int, *args, host: str = "127.0.0.1",
-                  timeout: float = 5.0):
+                  timeout: float = 5.0, auth=None):
     """Sends one command on a fresh connection; returns the decoded reply.
-    Error replies raise RedisError."""
+    Error replies raise RedisError. auth, a (user, password) pair, sends
+    AUTH first."""
     with socket.create_connection((host, port), timeout=timeout) as s:
+        reader = _RespReader(s)
+        if auth is not None:
+            s.sendall(_resp_encode(["AUTH", *auth]))
+            ok = reader.read()
+            if isinstance(ok, RedisError):
+                raise ok
         s.sendall(_resp_encode(args))
-        reply = _RespReader(s).read()
+        reply = reader.read()
     if isinstance(reply, RedisError):
         raise reply
     return reply
@@ -312,13 +342,19 @@ class RedisServer:
     asked for."""
 
     def __init__(self, workdir: str | None = None, port: int | None = None,
-                 persistence: bool = False, name: str = "redis"):
+                 persistence: bool = False, name: str = "redis",
+                 extra_args=()):
         if workdir is None:
             workdir = tempfile.mkdtemp(prefix="drip-redis-")
         self.workdir = os.path.join(workdir, name)
         os.makedirs(self.workdir, exist_ok=True)
         self.port = port or free_port()
         self.persistence = persistence
+        # More redis-server arguments, after the ones above (a later
+        # "--appendonly yes" wins over the default "--appendonly no").
+        self.extra_args = [str(a) for a in extra_args]
+        # (user, password) for cli(), once the default user is turned off.
+        self.auth = None
         self.log_path = os.path.join(self.workdir, "redis.log")
         self.proc: subprocess.Popen | None = None
         self.start()
@@ -336,7 +372,7 @@ class RedisServer:
                      "--save", ""]
         else:
             argv += ["--save", "", "--appendonly", "no"]
-        return argv
+        return argv + self.extra_args
 
     def start(self, timeout: float = 10.0):
         assert self.proc is None or self.proc.poll() is not None
@@ -365,10 +401,24 @@ class RedisServer:
             time.sleep(0.02)
 
     def cli(self, *args):
-        return redis_command(self.port, *args)
+        return redis_command(self.port, *args, auth=self.auth)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def pause(self):
+        """kill -STOP: Redis hangs, its connections stay open."""
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        """kill -CONT after pause()."""
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGCONT)
 
     def stop(self, timeout: float = 10.0):
         """A clean shutdown (SIGTERM)."""
