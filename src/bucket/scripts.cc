@@ -77,6 +77,12 @@ if rejected > 0 then redis.call('HINCRBY', base, 'rejected', rejected) end
 return out
 )lua";
 
+// TODO: taking copies every message into the held hash and adds a lease
+// entry for it: about 7 us of Redis time per message leaked, which makes
+// Redis, not the consumer, the limit near 50,000/s on two cores. Holding a
+// consumer's messages in one list per consumer, with one lease per
+// consumer rather than per message, would make take and ack a few calls
+// whatever the batch size.
 constexpr std::string_view kTake = R"lua(
 local base = KEYS[1]
 local consumer = ARGV[1]

@@ -55,9 +55,10 @@ constexpr milliseconds kEmptyPoll{5};
 // time, from about 4,000/s all of it.
 constexpr Micros kSpin{250};
 // Records go to the writer at least this often, and whenever this many
-// bytes are waiting.
-constexpr Micros kHandOffEvery{2'000};
-constexpr size_t kHandOffBytes = size_t{16} * 1024;
+// bytes are waiting. Each hand-off ends in one ack script; Redis's fixed
+// cost per script call is what makes more frequent hand-offs expensive.
+constexpr Micros kHandOffEvery{10'000};
+constexpr size_t kHandOffBytes = size_t{64} * 1024;
 
 // A message taken from the bucket, waiting for its slot.
 struct Ready {

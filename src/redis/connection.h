@@ -60,6 +60,10 @@ struct ConnectionOptions {
 
 // Not thread-safe: create it on one executor and use it from that
 // executor's thread only (serve gives each worker thread its own).
+//
+// TODO: one node only. Against a Redis Cluster, a MOVED or ASK reply comes
+// back as an error reply; following it (to the node that owns the bucket's
+// hash slot) is what would let drip spread buckets over shards by itself.
 class Connection : public std::enable_shared_from_this<Connection> {
   public:
     // Called on every change between connected and disconnected, with the
