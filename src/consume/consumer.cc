@@ -151,7 +151,7 @@ class Consumer {
     }
 
     asio::awaitable<void> Main() {
-        auto up = co_await redis_->WaitUp(milliseconds(3000));
+        auto up = co_await redis_->WaitUp(milliseconds(2500));
         if (!up) {
             spdlog::error("redis unreachable err={}", up.error().detail);
             exit_status_ = 1;
