@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "bucket/scripts.h"
+#include "common/json_writer.h"
 
 namespace drip::bucket {
 namespace {
@@ -215,8 +216,9 @@ boost::asio::awaitable<Result<Lease>> Bucket::Take(
     Lease result;
     result.redis_now = Micros(IntegerAt(view, 1));
     const int64_t kind = IntegerAt(view, 0);
-    if (kind == 0) {
+    if (kind == 0 || kind == 3) {
         result.wait_until = Micros(IntegerAt(view, 2));
+        result.paused = kind == 3;
     } else if (kind == 2) {
         if (view.Size() < 6) co_return BadReply("take", view);
         result.slots.anchor_us = IntegerAt(view, 2);
@@ -230,16 +232,109 @@ boost::asio::awaitable<Result<Lease>> Bucket::Take(
     co_return result;
 }
 
+void Settlement::Append(Settlement&& more) {
+    acks.insert(acks.end(), more.acks.begin(), more.acks.end());
+    retries.insert(retries.end(), more.retries.begin(), more.retries.end());
+    for (auto& entry : more.dead) dead.push_back(std::move(entry));
+}
+
 boost::asio::awaitable<Result<int64_t>> Bucket::Ack(
     const std::vector<int64_t>& seqs) {
     redis::Command call = Call();
+    call.Arg(static_cast<int64_t>(seqs.size()));
     for (const int64_t seq : seqs) call.Arg(seq);
-    auto reply = co_await connection_.Eval(AckScript(), 1, call);
+    call.Arg(0).Arg(0);
+    auto reply = co_await connection_.Eval(SettleScript(), 1, call);
     if (!reply) co_return reply.error();
-    if (!reply.value().View().IsInteger()) {
-        co_return BadReply("ack", reply.value().View());
+    const auto view = reply.value().View();
+    if (view.Size() != 3) co_return BadReply("settle", view);
+    co_return IntegerAt(view, 0);
+}
+
+boost::asio::awaitable<Result<void>> Bucket::Settle(
+    const Settlement& settlement) {
+    redis::Command call = Call();
+    call.Arg(static_cast<int64_t>(settlement.acks.size()));
+    for (const int64_t seq : settlement.acks) call.Arg(seq);
+    call.Arg(static_cast<int64_t>(settlement.retries.size()));
+    for (const auto& retry : settlement.retries) {
+        call.Arg(retry.seq).Arg(retry.due.count() / 1000);
     }
-    co_return *reply.value().View().Integer();
+    call.Arg(static_cast<int64_t>(settlement.dead.size()));
+    for (const auto& dead : settlement.dead) {
+        call.Arg(dead.seq).Arg(JsonString(dead.last_error));
+    }
+    auto reply = co_await connection_.Eval(SettleScript(), 1, call);
+    if (!reply) co_return reply.error();
+    if (reply.value().View().Size() != 3) {
+        co_return BadReply("settle", reply.value().View());
+    }
+    co_return outcome_v2::success();
+}
+
+boost::asio::awaitable<Result<Micros>> Bucket::Pause(Micros pause) {
+    redis::Command call = Call();
+    call.Arg(pause.count());
+    auto reply = co_await connection_.Eval(PauseScript(), 1, call);
+    if (!reply) co_return reply.error();
+    const auto until = reply.value().View().Integer();
+    if (!until) co_return BadReply("pause", reply.value().View());
+    co_return Micros(*until);
+}
+
+boost::asio::awaitable<Result<std::vector<DeadLetter>>> Bucket::DeadLetters(
+    std::optional<int64_t> cursor, int64_t limit) {
+    redis::Command call = Call();
+    if (cursor) {
+        call.Arg(*cursor);
+    } else {
+        call.Arg("");
+    }
+    call.Arg(limit);
+    auto reply = co_await connection_.Eval(DeadPageScript(), 1, call);
+    if (!reply) co_return reply.error();
+    const auto view = reply.value().View();
+    if (view.IsError() || view.Size() % 2 != 0) {
+        co_return BadReply("dead", view);
+    }
+    std::vector<DeadLetter> letters;
+    for (size_t i = 0; i + 1 < view.Size(); i += 2) {
+        DeadLetter letter;
+        letter.order = view[i].Integer().value_or(0);
+        // DEAD_AT_US \t LAST_ERROR_JSON \t STORED
+        const std::string_view entry = view[i + 1].Text();
+        const auto first = entry.find('\t');
+        const auto second = entry.find('\t', first + 1);
+        if (first == std::string_view::npos ||
+            second == std::string_view::npos) {
+            continue;
+        }
+        int64_t dead_at = 0;
+        std::from_chars(entry.data(), entry.data() + first, dead_at);
+        letter.dead_at = Micros(dead_at);
+        letter.last_error =
+            std::string(entry.substr(first + 1, second - first - 1));
+        letter.stored = std::string(entry.substr(second + 1));
+        letters.push_back(std::move(letter));
+    }
+    co_return letters;
+}
+
+boost::asio::awaitable<Result<RequeueResult>> Bucket::Requeue(
+    const std::optional<std::vector<int64_t>>& seqs) {
+    redis::Command call = Call();
+    call.Arg(own_capacity_);
+    if (seqs) {
+        call.Arg("some");
+        for (const int64_t seq : *seqs) call.Arg(seq);
+    } else {
+        call.Arg("all");
+    }
+    auto reply = co_await connection_.Eval(RequeueScript(), 1, call);
+    if (!reply) co_return reply.error();
+    const auto view = reply.value().View();
+    if (view.Size() != 2) co_return BadReply("requeue", view);
+    co_return RequeueResult{IntegerAt(view, 0), IntegerAt(view, 1)};
 }
 
 boost::asio::awaitable<Result<int64_t>> Bucket::Release(

@@ -55,13 +55,48 @@ struct BucketStats {
 };
 
 // A batch handed to one consumer. Either `wait_until` is set (the next slot
-// is further off than the lookahead asked for), or `messages` holds what was
-// taken with `slots` giving each its start (empty: the bucket is empty).
+// is further off than the lookahead asked for, or the bucket is paused
+// until then: `paused`), or `messages` holds what was taken with `slots`
+// giving each its start (empty: the bucket is empty).
 struct Lease {
     Micros redis_now{0};
     std::optional<Micros> wait_until;
+    bool paused = false;
     SlotGrant slots;
     std::vector<std::string> messages;  // the stored form, see ParseStored
+};
+
+// What became of messages a consumer held, settled in one step.
+struct Settlement {
+    std::vector<int64_t> acks;  // recorded as processed or delivered
+    struct Retry {
+        int64_t seq;
+        Micros due;  // Redis clock
+    };
+    std::vector<Retry> retries;
+    struct Dead {
+        int64_t seq;
+        std::string last_error;
+    };
+    std::vector<Dead> dead;
+
+    bool Empty() const {
+        return acks.empty() && retries.empty() && dead.empty();
+    }
+    void Append(Settlement&& more);
+};
+
+// One entry of the dead-letter list.
+struct DeadLetter {
+    int64_t order = 0;  // the paging cursor: higher is newer
+    Micros dead_at{0};
+    std::string last_error;
+    std::string stored;  // the message's stored form, attempt = attempts
+};
+
+struct RequeueResult {
+    int64_t requeued = 0;
+    int64_t still_dead = 0;
 };
 
 class Bucket {
@@ -101,6 +136,22 @@ class Bucket {
     // Forgets recorded messages; returns how many were still held.
     boost::asio::awaitable<Result<int64_t>> Ack(
         const std::vector<int64_t>& seqs);
+
+    // Acknowledges, retries and dead-letters held messages in one step.
+    boost::asio::awaitable<Result<void>> Settle(const Settlement& settlement);
+
+    // Pauses the leak of the whole bucket for `pause` from Redis's now
+    // (unless a longer pause is on); returns the pause's end, Redis clock.
+    boost::asio::awaitable<Result<Micros>> Pause(Micros pause);
+
+    // Up to `limit` dead letters, newest first, older than `cursor`.
+    boost::asio::awaitable<Result<std::vector<DeadLetter>>> DeadLetters(
+        std::optional<int64_t> cursor, int64_t limit);
+
+    // Puts dead letters back into the bucket as attempt 1: all of them
+    // (nullopt), or those of `seqs`; only as many as the capacity allows.
+    boost::asio::awaitable<Result<RequeueResult>> Requeue(
+        const std::optional<std::vector<int64_t>>& seqs);
 
     // Puts held messages back at the front of the bucket, in order.
     boost::asio::awaitable<Result<int64_t>> Release(

@@ -817,3 +817,57 @@ std::optional<StoredMessage> ParseStored(std::string_view stored) {
 }
 
 }  // namespace drip::bucket
+
+namespace drip::bucket {
+
+bool ParseSeqSelection(std::string_view body,
+                       std::optional<std::vector<int64_t>>& seqs,
+                       std::vector<Violation>& violations) {
+    seqs.reset();
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+        return true;
+    }
+    // Rare and small: a parser of its own rather than the message parser's
+    // reused buffers.
+    dom::parser parser;
+    dom::element root;
+    if (const auto error = parser.parse(body).get(root);
+        error != simdjson::SUCCESS) {
+        violations.push_back({std::nullopt, "",
+                              std::string(InvalidJsonReason(error)),
+                              "json_invalid"});
+        return false;
+    }
+    dom::object object;
+    if (root.get_object().get(object) != simdjson::SUCCESS) {
+        violations.push_back({std::nullopt, "", "Input should be an object",
+                              "model_attributes_type"});
+        return false;
+    }
+    dom::element list;
+    if (object["seqs"].get(list) != simdjson::SUCCESS) return true;
+    dom::array array;
+    if (list.get_array().get(array) != simdjson::SUCCESS) {
+        violations.push_back({std::nullopt, "seqs",
+                              "Input should be a list of integers",
+                              "list_type"});
+        return false;
+    }
+    std::vector<int64_t> chosen;
+    for (dom::element item : array) {
+        int64_t seq = 0;
+        if (!item.is_int64() || item.get_int64().get(seq) != simdjson::SUCCESS ||
+            seq < 1) {
+            violations.push_back({std::nullopt, "seqs",
+                                  "Input should be a list of seqs (integers "
+                                  "from 1)",
+                                  "int_type"});
+            return false;
+        }
+        chosen.push_back(seq);
+    }
+    seqs = std::move(chosen);
+    return true;
+}
+
+}  // namespace drip::bucket

@@ -89,6 +89,13 @@ class MessageParser {
     std::unique_ptr<State> state_;
 };
 
+// Reads the body of POST /dead/requeue: empty or {} selects every dead
+// letter (`seqs` left empty), {"seqs": [S, ...]} those seqs. Returns false
+// with a violation (field "seqs", or none for the body) otherwise.
+bool ParseSeqSelection(std::string_view body,
+                       std::optional<std::vector<int64_t>>& seqs,
+                       std::vector<Violation>& violations);
+
 // Renders the 422 body for `violations`:
 // {"detail": [{"loc": ["body", 0, "id"], "msg": "...", "type": "..."}]}.
 std::string RenderViolations(const std::vector<Violation>& violations);

@@ -28,7 +28,7 @@ local prefix_time = '\t' .. t[1] .. string.format('%06d', tonumber(t[2]))
     .. '\t1\t'
 local out = {rate, capacity}
 local lists = {}
-local queued, rejected = 0, 0
+local queued, rejected, deduplicated = 0, 0, 0
 local at = 3
 for r = 1, tonumber(ARGV[2]) do
   local idem, id, n = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
@@ -40,6 +40,7 @@ for r = 1, tonumber(ARGV[2]) do
     local s, count, d, first_id = string.match(first_answer,
         '^(%d+) (%d+) (%d+) %d+ (%S+)$')
     out[#out + 1] = {2, tonumber(d), s, tonumber(count), first_id}
+    deduplicated = deduplicated + 1
   elseif depth + n > capacity then
     rejected = rejected + n
     out[#out + 1] = {0, depth, '0'}
@@ -74,6 +75,9 @@ if queued > 0 then
              'depth', string.format('%d', depth))
 end
 if rejected > 0 then redis.call('HINCRBY', base, 'rejected', rejected) end
+if deduplicated > 0 then
+  redis.call('HINCRBY', base, 'deduplicated', deduplicated)
+end
 return out
 )lua";
 
@@ -93,9 +97,16 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local now_text = t[1] .. string.format('%06d', tonumber(t[2]))
 local s = redis.call('HMGET', base, 'leak_rate', 'anchor_us', 'slot_n',
-                     'interval_us')
+                     'interval_us', 'pause_until_us')
 local rate = tonumber(s[1]) or tonumber(ARGV[5])
 if not rate or rate <= 0 then return {1, now_text} end
+local pause_until = tonumber(s[5])
+if pause_until and pause_until > now then
+  -- The downstream asked for a pause. The schedule is left alone: the
+  -- first take after the pause finds its next slot in the past and starts
+  -- afresh from then, so the pause ends without a burst.
+  return {3, now_text, string.format('%d', pause_until)}
+end
 local interval = 1000000 / rate
 local anchor = tonumber(s[2])
 local slot_n = tonumber(s[3]) or 0
@@ -153,6 +164,18 @@ if #expired > 0 then
     end
   end
 end
+-- Retries whose backoff is over go to the front of their priority's
+-- list: they are older than anything behind them, and each takes a slot
+-- of its own like any message, so retries never exceed the rate.
+local due = redis.call('ZRANGEBYSCORE', base .. ':retry', '-inf',
+                       math.floor(now / 1000), 'LIMIT', 0, k)
+if #due > 0 then
+  redis.call('ZREM', base .. ':retry', unpack(due))
+  for i = #due, 1, -1 do
+    local p = string.match(due[i], '^%d+\t%d+\t%d+\t%-?%d+\t(%d)')
+    redis.call('LPUSH', base .. ':p' .. p, due[i])
+  end
+end
 local popped = 0
 for p = 0, 9 do
   local want = k - (#out - 5)
@@ -177,17 +200,131 @@ if popped > 0 then redis.call('HINCRBY', base, 'depth', -popped) end
 return out
 )lua";
 
-constexpr std::string_view kAck = R"lua(
+// Acks, retries and dead letters in one step, so that one consumer's
+// outcomes reach Redis in the order they were logged (recovery relies on
+// it) at the price of one script call per batch.
+constexpr std::string_view kSettle = R"lua(
 local base = KEYS[1]
+local held, owner, lease = base .. ':held', base .. ':owner', base .. ':lease'
+local function forget(seq)
+  redis.call('HDEL', held, seq)
+  redis.call('HDEL', owner, seq)
+  redis.call('ZREM', lease, seq)
+end
+local acks = tonumber(ARGV[1])
 local done = 0
-for i = 1, #ARGV, 1000 do
-  local j = math.min(i + 999, #ARGV)
-  done = done + redis.call('HDEL', base .. ':held', unpack(ARGV, i, j))
-  redis.call('HDEL', base .. ':owner', unpack(ARGV, i, j))
-  redis.call('ZREM', base .. ':lease', unpack(ARGV, i, j))
+for i = 2, 1 + acks, 1000 do
+  local j = math.min(i + 999, 1 + acks)
+  done = done + redis.call('HDEL', held, unpack(ARGV, i, j))
+  redis.call('HDEL', owner, unpack(ARGV, i, j))
+  redis.call('ZREM', lease, unpack(ARGV, i, j))
 end
 if done > 0 then redis.call('HINCRBY', base, 'processed', done) end
-return done
+local at = 2 + acks
+local retried = 0
+for _ = 1, tonumber(ARGV[at]) do
+  local seq, due = ARGV[at + 1], ARGV[at + 2]
+  at = at + 2
+  local message = redis.call('HGET', held, seq)
+  if message then
+    local head, attempt, rest =
+        string.match(message, '^(%d+\t%d+\t)(%d+)(\t.*)$')
+    redis.call('ZADD', base .. ':retry', due,
+               head .. string.format('%d', tonumber(attempt) + 1) .. rest)
+    forget(seq)
+    retried = retried + 1
+  end
+end
+at = at + 1
+if retried > 0 then
+  -- A retry waits in the bucket: it counts toward the capacity.
+  redis.call('HINCRBY', base, 'depth', retried)
+  redis.call('HINCRBY', base, 'failed', retried)
+end
+local t = redis.call('TIME')
+local now_text = t[1] .. string.format('%06d', tonumber(t[2]))
+local died = 0
+for _ = 1, tonumber(ARGV[at]) do
+  local seq, last_error = ARGV[at + 1], ARGV[at + 2]
+  at = at + 2
+  local message = redis.call('HGET', held, seq)
+  if message then
+    local order = redis.call('HINCRBY', base, 'dead_n', 1)
+    redis.call('ZADD', base .. ':dead', order, seq)
+    redis.call('HSET', base .. ':dead:msg', seq,
+               now_text .. '\t' .. last_error .. '\t' .. message)
+    forget(seq)
+    died = died + 1
+  end
+end
+if died > 0 then redis.call('HINCRBY', base, 'dead_total', died) end
+return {done, retried, died}
+)lua";
+
+constexpr std::string_view kPause = R"lua(
+local base = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local wanted = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('HGET', base, 'pause_until_us')) or 0
+if wanted > current then
+  redis.call('HSET', base, 'pause_until_us', string.format('%d', wanted))
+  return string.format('%d', wanted)
+end
+return string.format('%d', current)
+)lua";
+
+constexpr std::string_view kDeadPage = R"lua(
+local base = KEYS[1]
+local newest = ARGV[1] == '' and '+inf' or '(' .. ARGV[1]
+local page = redis.call('ZREVRANGEBYSCORE', base .. ':dead', newest, '-inf',
+                        'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for i = 1, #page, 2 do
+  local entry = redis.call('HGET', base .. ':dead:msg', page[i])
+  if entry then
+    out[#out + 1] = page[i + 1]
+    out[#out + 1] = entry
+  end
+end
+return out
+)lua";
+
+constexpr std::string_view kRequeue = R"lua(
+local base = KEYS[1]
+local h = redis.call('HMGET', base, 'capacity', 'depth')
+local capacity = tonumber(h[1]) or tonumber(ARGV[1])
+local depth = tonumber(h[2]) or 0
+local dead, entries = base .. ':dead', base .. ':dead:msg'
+local seqs
+if ARGV[2] == 'all' then
+  -- Oldest first, and no more than fit.
+  local room = capacity - depth
+  seqs = room > 0 and redis.call('ZRANGE', dead, 0, room - 1) or {}
+else
+  seqs = {}
+  for i = 3, #ARGV do seqs[#seqs + 1] = ARGV[i] end
+end
+local requeued = 0
+for _, seq in ipairs(seqs) do
+  if depth >= capacity then break end
+  local entry = redis.call('HGET', entries, seq)
+  if entry then
+    local head, rest = string.match(entry,
+        '^%d+\t[^\t]*\t(%d+\t%d+\t)%d+(\t.*)$')
+    local message = head .. '1' .. rest
+    local p = string.match(message, '^%d+\t%d+\t%d+\t%-?%d+\t(%d)')
+    redis.call('RPUSH', base .. ':p' .. p, message)
+    redis.call('ZREM', dead, seq)
+    redis.call('HDEL', entries, seq)
+    depth = depth + 1
+    requeued = requeued + 1
+  end
+end
+if requeued > 0 then
+  redis.call('HSET', base, 'depth', string.format('%d', depth))
+end
+return {requeued, redis.call('ZCARD', dead)}
 )lua";
 
 constexpr std::string_view kRelease = R"lua(
@@ -244,7 +381,7 @@ local h = redis.call('HMGET', base, 'capacity', 'leak_rate', 'depth', 'seq',
                      'rejected', 'processed')
 return {h[1], h[2], tonumber(h[3]) or 0, redis.call('ZCARD', base .. ':lease'),
         tonumber(h[4]) or 0, tonumber(h[5]) or 0, tonumber(h[6]) or 0,
-        redis.call('LLEN', base .. ':dead')}
+        redis.call('ZCARD', base .. ':dead')}
 )lua";
 
 }  // namespace
@@ -259,8 +396,23 @@ const redis::Script& TakeScript() {
     return script;
 }
 
-const redis::Script& AckScript() {
-    static const redis::Script script(kAck);
+const redis::Script& SettleScript() {
+    static const redis::Script script(kSettle);
+    return script;
+}
+
+const redis::Script& PauseScript() {
+    static const redis::Script script(kPause);
+    return script;
+}
+
+const redis::Script& DeadPageScript() {
+    static const redis::Script script(kDeadPage);
+    return script;
+}
+
+const redis::Script& RequeueScript() {
+    static const redis::Script script(kRequeue);
     return script;
 }
 

@@ -17,6 +17,17 @@
 //   drip:{Q}:owner    hash seq -> consumer id holding it
 //   drip:{Q}:lease    sorted set seq by lease deadline (ms, Redis clock)
 //   drip:{Q}:idem:K   string: the first answer to Idempotency-Key K
+//   drip:{Q}:retry    sorted set: failed messages waiting out their
+//                     backoff (stored form, attempt already counted up),
+//                     by the time they may leak again (ms, Redis clock);
+//                     they count in depth
+//   drip:{Q}:dead     sorted set seq by dead-letter order (the hash's
+//                     dead_n when it died): the dead-letter list
+//   drip:{Q}:dead:msg hash seq -> "DEAD_AT_US\tLAST_ERROR_JSON\tSTORED"
+//
+// The base hash also counts failed (attempts to be retried), dead_total
+// (messages ever dead-lettered), and holds pause_until_us, the end of a
+// pause a downstream asked for (Redis clock).
 //
 // A waiting message is stored as "SEQ\tENQUEUED_US\tATTEMPT\t" followed by
 // the payload that bucket::AppendPayload writes.
@@ -42,12 +53,30 @@ const redis::Script& AdmitScript();
 // Returns {0, now_us, next_slot_us} when the next slot is further away than
 // the lookahead, {1, now_us} when the bucket is empty, or
 // {2, now_us, anchor_us, first_slot_n, interval_us, message...}: message i
-// (from 0) starts at anchor_us + floor((first_slot_n + i) * interval_us).
+// (from 0) starts at anchor_us + floor((first_slot_n + i) * interval_us),
+// or {3, now_us, pause_until_us} while the bucket is paused. Retries whose
+// time has come are moved to the front of their lists first.
 const redis::Script& TakeScript();
 
-// KEYS[1] base. ARGV: seq... Forgets the held messages (they are recorded)
-// and counts them processed. Returns the number forgotten.
-const redis::Script& AckScript();
+// KEYS[1] base. ARGV: A, then A seqs to acknowledge (recorded: forgotten
+// and counted processed); R, then R pairs (seq, due_ms) to retry (attempt
+// counted up, back in the bucket from due_ms on); D, then D pairs (seq,
+// last_error as a JSON string literal) to dead-letter. Seqs no longer held
+// are skipped. Returns {acked, retried, dead}.
+const redis::Script& SettleScript();
+
+// KEYS[1] base. ARGV: a pause in microseconds. Pauses the leak until now
+// plus the pause, unless a longer pause is on. Returns its end (us).
+const redis::Script& PauseScript();
+
+// KEYS[1] base. ARGV: cursor ("" for the newest), limit. Returns
+// {order, entry, ...}, newest first, with orders below the cursor.
+const redis::Script& DeadPageScript();
+
+// KEYS[1] base. ARGV: the capacity to use when none is stored, then "all",
+// or "some" followed by seqs. Puts dead messages back at the end of their
+// lists as attempt 1, while there is room. Returns {requeued, still_dead}.
+const redis::Script& RequeueScript();
 
 // KEYS[1] base. ARGV: seq..., in the order they were taken. Puts held
 // messages back at the front of their lists, in order. Returns the count.

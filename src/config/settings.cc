@@ -267,7 +267,7 @@ struct Descriptor {
 
 // One row per Setting, in the enum's order; help, errors and SampleEnv()
 // are all built from it.
-constexpr std::array<Descriptor, 22> kDescriptors{{
+constexpr std::array<Descriptor, 25> kDescriptors{{
     {Setting::kRedisUrl, "--redis-url", "DRIP_REDIS_URL", "URL",
      "redis://127.0.0.1:6379/0",
      "the Redis server: redis://[[user]:password@]host[:port][/db], "
@@ -397,6 +397,28 @@ constexpr std::array<Descriptor, 22> kDescriptors{{
          return StoreInteger(text, 0, std::numeric_limits<int64_t>::max(),
                              out.log_max_bytes);
      }},
+    {Setting::kRetryBackoff, "--retry-backoff", "DRIP_RETRY_BACKOFF",
+     "SECONDS", "1",
+     "seconds before a failed delivery is tried again; doubles with each "
+     "attempt, with jitter, up to 5 minutes",
+     Echo::kPlain,
+     [](std::string_view text, Settings& out) {
+         return StoreSeconds(text, out.retry_backoff);
+     }},
+    {Setting::kDeliverCaFile, "--deliver-ca-file", "DRIP_DELIVER_CA_FILE",
+     "PATH", std::nullopt,
+     "PEM file of the certificates https deliveries trust (default: the "
+     "system's)",
+     Echo::kPlain,
+     [](std::string_view text, Settings& out) {
+         return StoreOptional(text, out.deliver_ca_file);
+     }},
+    {Setting::kLogKeep, "--log-keep", "DRIP_LOG_KEEP", "N", "5",
+     "rotated processed logs kept beside the log (PATH.1 is the newest)",
+     Echo::kPlain,
+     [](std::string_view text, Settings& out) {
+         return StoreInteger(text, 1, 1000, out.log_keep);
+     }},
 }};
 
 constexpr bool RowsFollowEnum() {
@@ -406,7 +428,7 @@ constexpr bool RowsFollowEnum() {
     return true;
 }
 static_assert(RowsFollowEnum(), "kDescriptors must follow Setting's order");
-static_assert(kDescriptors.back().setting == Setting::kLogMaxBytes,
+static_assert(kDescriptors.back().setting == Setting::kLogKeep,
               "every Setting needs a row in kDescriptors");
 
 const Descriptor& Describe(Setting setting) {

@@ -51,6 +51,9 @@ enum class Setting {
     kDeliverTimeout,
     kDeliverConcurrency,
     kLogMaxBytes,
+    kRetryBackoff,
+    kDeliverCaFile,
+    kLogKeep,
 };
 
 // The resolved values. A setting the command did not ask for keeps its
@@ -105,6 +108,14 @@ struct Settings {
     int deliver_concurrency = 16;
     // --log-max-bytes: size at which the processed log rotates; 0 never.
     int64_t log_max_bytes = 0;
+    // --retry-backoff: the wait before a failed delivery's second attempt;
+    // it doubles with each further attempt.
+    std::chrono::milliseconds retry_backoff{1'000};
+    // --deliver-ca-file: PEM certificates that https deliveries trust
+    // instead of the system's.
+    std::optional<std::string> deliver_ca_file;
+    // --log-keep: rotated processed logs kept (PATH.1 .. PATH.N), 1 to 1000.
+    int log_keep = 5;
 
     bool operator==(const Settings&) const = default;
 };

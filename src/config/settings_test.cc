@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -51,6 +52,9 @@ constexpr std::initializer_list<Setting> kAll = {
     Setting::kDeliverTimeout,
     Setting::kDeliverConcurrency,
     Setting::kLogMaxBytes,
+    Setting::kRetryBackoff,
+    Setting::kDeliverCaFile,
+    Setting::kLogKeep,
 };
 
 // A fresh directory under the system temp dir, removed with its contents.
@@ -570,7 +574,7 @@ TEST(SettingVariablesTest, ListsOneDripVariablePerSetting) {
         EXPECT_THAT(variable, StartsWith("DRIP_"));
     }
     EXPECT_EQ(variables.front(), "DRIP_REDIS_URL");
-    EXPECT_EQ(variables.back(), "DRIP_LOG_MAX_BYTES");
+    EXPECT_EQ(variables.back(), "DRIP_LOG_KEEP");
 }
 
 TEST(SampleEnvTest, ListsEveryVariable) {
@@ -600,8 +604,30 @@ TEST_F(SettingsTest, SampleEnvResolvesToTheDefaults) {
     const std::string path = dir_.Write("sample.env", SampleEnv());
     auto parsed = ReadDotenvFile(path, true);
     ASSERT_TRUE(parsed) << parsed.error().detail;
-    EXPECT_EQ(parsed.assume_value().size(), kAll.size() - 3);
+    // Four settings are unset by default and commented out.
+    EXPECT_EQ(parsed.assume_value().size(), kAll.size() - 4);
     EXPECT_EQ(RunOk({"--env-file", path}), Settings{});
+}
+
+}  // namespace
+}  // namespace drip::config
+
+namespace drip::config {
+namespace {
+
+// sample.env is generated from the settings table; this keeps the copy in
+// the repository in step. DRIP_WRITE_SAMPLE_ENV=1 rewrites it.
+TEST(SampleEnvTest, MatchesTheFileInTheRepository) {
+    const std::string path = std::string(DRIP_SOURCE_DIR) + "/sample.env";
+    if (std::getenv("DRIP_WRITE_SAMPLE_ENV") != nullptr) {
+        std::ofstream(path) << SampleEnv();
+    }
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(text.str(), SampleEnv())
+        << "sample.env is stale: run DRIP_WRITE_SAMPLE_ENV=1 "
+           "build/drip_config_test --gtest_filter='SampleEnvTest.*'";
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <unordered_set>
 
@@ -30,6 +31,7 @@
 
 #include "bucket/bucket.h"
 #include "common/json_writer.h"
+#include "consume/delivery.h"
 #include "consume/processed_log.h"
 #include "redis/durability.h"
 
@@ -83,13 +85,19 @@ class Consumer {
                   settings.leak_rate),
           taker_wake_(io_),
           stop_signal_(io_),
-          signals_(io_, SIGINT, SIGTERM) {}
+          signals_(io_, SIGINT, SIGTERM),
+          hangup_(io_, SIGHUP),
+          jitter_(std::random_device{}()) {}
 
     int Run() {
-        if (auto opened = log_.Open(settings_.log_file); !opened) {
+        if (auto opened = log_.Open(settings_.log_file, settings_.log_max_bytes,
+                                    settings_.log_keep);
+            !opened) {
             spdlog::error("{}", opened.error().detail);
             return ErrcOf(opened.error()) == Errc::kInvalidArgument ? 2 : 1;
         }
+        if (settings_.deliver_url && !PrepareDelivery()) return 2;
+        WaitForHangup();
         redis_->OnStateChange([this](bool up, const std::string& why) {
             if (up) {
                 // Only the first time: after a reconnect the bucket may
@@ -121,6 +129,7 @@ class Consumer {
             }
             redis_->Stop();
             signals_.cancel();
+            hangup_.cancel();
         });
         io_.run();
         if (runner_.joinable()) runner_.join();
@@ -128,6 +137,53 @@ class Consumer {
     }
 
   private:
+    // With --deliver-url: the client that POSTs each message downstream.
+    bool PrepareDelivery() {
+        auto target = ParseDeliveryUrl(*settings_.deliver_url);
+        if (!target) {
+            spdlog::error("invalid DRIP_DELIVER_URL (--deliver-url): {}",
+                          target.error().detail);
+            return false;
+        }
+        DeliveryOptions options;
+        options.timeout = settings_.deliver_timeout;
+        options.ca_file = settings_.deliver_ca_file;
+        options.max_idle = static_cast<size_t>(settings_.deliver_concurrency);
+        delivery_ = std::make_unique<DeliveryClient>(
+            io_.get_executor(), std::move(target).assume_value(), options);
+        if (auto prepared = delivery_->Prepare(); !prepared) {
+            spdlog::error("invalid DRIP_DELIVER_CA_FILE (--deliver-ca-file): {}",
+                          prepared.error().detail);
+            return false;
+        }
+        if (settings_.deliver_timeout >= settings_.visibility_timeout) {
+            // A delivery still waiting when its lease runs out is taken
+            // over and delivered a second time by another consumer.
+            spdlog::warn(
+                "deliver_timeout ({} ms) is not shorter than "
+                "visibility_timeout ({} ms): slow deliveries will be "
+                "repeated by other consumers",
+                settings_.deliver_timeout.count(),
+                settings_.visibility_timeout.count());
+        }
+        return true;
+    }
+
+    // SIGHUP: logrotate has renamed the log; records go to a fresh file.
+    void WaitForHangup() {
+        hangup_.async_wait([this](const error_code& ec, int) {
+            if (ec) return;
+            if (auto reopened = log_.Reopen(); !reopened) {
+                spdlog::error("log reopen failed err={}; still writing to "
+                              "the old file",
+                              reopened.error().detail);
+            } else {
+                spdlog::info("log reopened log_file={}", settings_.log_file);
+            }
+            WaitForHangup();
+        });
+    }
+
     static redis::ConnectionOptions OptionsFor(
         const config::Settings& settings) {
         redis::ConnectionOptions options;
@@ -161,9 +217,11 @@ class Consumer {
             exit_status_ = 1;
             co_return;
         }
-        spdlog::info("consuming queue={} leak_rate={} consumer={} log_file={}",
-                     settings_.queue, settings_.leak_rate, consumer_id_,
-                     settings_.log_file);
+        spdlog::info(
+            "consuming queue={} leak_rate={} consumer={} log_file={} "
+            "deliver_url={}",
+            settings_.queue, settings_.leak_rate, consumer_id_,
+            settings_.log_file, settings_.deliver_url.value_or("none"));
         co_await MeasureOffset();
         asio::co_spawn(io_, Taker(), asio::detached);
         runner_ = std::thread([this] { RunnerLoop(); });
@@ -181,10 +239,11 @@ class Consumer {
         co_await Finish();
     }
 
-    // What this consumer held when it last stopped: messages whose records
-    // made it into the log are acknowledged, the rest go back to the front
-    // of the bucket. Unacknowledged records are always the last ones in
-    // the log, because records are acknowledged in the order written.
+    // What this consumer held when it last stopped: a message whose
+    // current attempt made it into the log is settled as its record says
+    // (acknowledged, retried or dead); the rest go back to the front of the
+    // bucket. Unsettled records are always the last ones in the log,
+    // because outcomes reach Redis in the order they were written.
     asio::awaitable<bool> Recover() {
         auto held = co_await bucket_.Held(consumer_id_);
         if (!held) {
@@ -192,28 +251,56 @@ class Consumer {
             co_return false;
         }
         if (held.value().empty()) co_return true;
-        auto recorded = log_.LastSeqs(held.value().size());
+        auto recorded = log_.LastRecords(held.value().size());
         if (!recorded) {
             spdlog::error("recovery failed err={}", recorded.error().detail);
             co_return false;
         }
-        std::vector<int64_t> done;
+        bucket::Settlement settlement;
         std::vector<int64_t> undone;
         for (const auto& stored : held.value()) {
             const auto message = bucket::ParseStored(stored);
             if (!message) continue;
-            (recorded.value().contains(message->seq) ? done : undone)
-                .push_back(message->seq);
+            const auto record = recorded.value().find(message->seq);
+            if (record == recorded.value().end() ||
+                record->second.attempt != message->attempt) {
+                undone.push_back(message->seq);
+                continue;
+            }
+            switch (record->second.outcome) {
+                case Outcome::kProcessed:
+                    settlement.acks.push_back(message->seq);
+                    break;
+                case Outcome::kFailed:
+                    settlement.retries.push_back(
+                        {message->seq,
+                         WallNow() + NextRetryDelay(message->attempt)});
+                    break;
+                case Outcome::kDead:
+                    settlement.dead.push_back(
+                        {message->seq,
+                         fmt::format("HTTP {} (settled at restart)",
+                                     record->second.response_status)});
+                    break;
+            }
         }
-        auto acked = co_await bucket_.Ack(done);
+        auto settled = co_await bucket_.Settle(settlement);
         auto released = co_await bucket_.Release(undone);
-        if (!acked || !released) {
+        if (!settled || !released) {
             spdlog::error("recovery failed err=redis unavailable");
             co_return false;
         }
-        spdlog::info("recovered held={} recorded={} returned={}",
-                     held.value().size(), done.size(), undone.size());
+        spdlog::info(
+            "recovered held={} processed={} retried={} dead={} returned={}",
+            held.value().size(), settlement.acks.size(),
+            settlement.retries.size(), settlement.dead.size(), undone.size());
         co_return true;
+    }
+
+    // The backoff before the attempt after `attempt`.
+    Micros NextRetryDelay(int attempt) {
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        return RetryDelay(attempt + 1, settings_.retry_backoff, unit(jitter_));
     }
 
     Micros LocalTime(Micros redis_time) const {
@@ -313,6 +400,9 @@ class Consumer {
             auto& taken = lease.value();
             UpdateOffset(taken.redis_now, now, received);
             if (taken.wait_until) {
+                if (taken.paused) {
+                    pause_until_us_ = taken.wait_until->count();
+                }
                 const Micros wake =
                     LocalTime(*taken.wait_until) - kLookahead / 2 - received;
                 co_await SleepOn(
@@ -345,7 +435,7 @@ class Consumer {
     // What the runner has done since it last handed over to the io thread.
     struct Done {
         std::string records;
-        std::vector<int64_t> recorded;  // the seqs of `records`, in order
+        bucket::Settlement recorded;  // the seqs of `records`, in order
         std::vector<int64_t> missed;    // to go back to the bucket
         Micros handed_off_at{0};
     };
@@ -380,11 +470,25 @@ class Consumer {
             while (now < slot) now = WallNow();
             if (stopping_) break;
 
-            if (bucket::SlotMissed(slot, next->interval_us, now)) {
+            const bool paused =
+                next->slot.count() < pause_until_us_.load(std::memory_order_relaxed);
+            const bool missed =
+                !paused && bucket::SlotMissed(slot, next->interval_us, now);
+            // With every delivery connection busy, a slot cannot be used
+            // without starting late: the message goes back for a later
+            // slot, so a slow downstream lowers the rate rather than
+            // bunching deliveries together.
+            const bool busy =
+                !paused && !missed && delivery_ &&
+                deliveries_in_flight_.load() >= settings_.deliver_concurrency;
+            if (paused || missed || busy) {
                 if (const auto message = bucket::ParseStored(next->stored)) {
                     done.missed.push_back(message->seq);
                 }
-                ++missed_;
+                if (missed) ++missed_;
+                if (busy) ++busy_slots_;
+            } else if (delivery_) {
+                StartDelivery(std::move(next->stored), now);
             } else {
                 Record(next->stored, now, done);
             }
@@ -435,7 +539,91 @@ class Consumer {
         }
         AppendRecord(done.records, queue_json_, *message, started,
                      Outcome::kProcessed);
-        done.recorded.push_back(message->seq);
+        done.recorded.acks.push_back(message->seq);
+    }
+
+    // On the runner thread: hands the message to the io thread, which
+    // POSTs it downstream. Its record is written when the answer comes.
+    void StartDelivery(std::string stored, Micros started) {
+        ++deliveries_in_flight_;
+        asio::post(io_, [this, s = std::move(stored), started]() mutable {
+            asio::co_spawn(io_, Deliver(std::move(s), started),
+                           asio::detached);
+        });
+    }
+
+    // The message as the downstream receives it: PRODUCT.md's message
+    // fields, and where it comes from.
+    std::string DeliveryBody(const bucket::StoredMessage& message) const {
+        std::string body = fmt::format(
+            R"({{"queue": {}, "seq": {}, "attempt": {}, "id": {}, )"
+            R"("job_priority": {}, "job_type": {}, "job_publisher": {}, )"
+            R"("data": {}, "enqueued_at": ")",
+            queue_json_, message.seq, message.attempt, message.id,
+            message.job_priority, message.job_type, message.publisher_json,
+            message.data_json);
+        AppendIsoTime(body, Micros(message.enqueued_us));
+        body += "\"}";
+        return body;
+    }
+
+    // On the io thread: one delivery attempt, its record, and what
+    // becomes of the message.
+    asio::awaitable<void> Deliver(std::string stored, Micros started) {
+        const auto message = bucket::ParseStored(stored);
+        if (!message) {
+            --deliveries_in_flight_;
+            spdlog::error("dropping malformed message stored={:.80}", stored);
+            co_return;
+        }
+        const DeliveryAnswer answer = co_await delivery_->Post(
+            DeliveryBody(*message),
+            fmt::format("{}:{}", settings_.queue, message->seq));
+        --deliveries_in_flight_;
+
+        const Verdict verdict = Classify(answer.status);
+        Outcome outcome = Outcome::kProcessed;
+        bucket::Settlement settlement;
+        if (verdict == Verdict::kDelivered) {
+            settlement.acks.push_back(message->seq);
+        } else if (verdict == Verdict::kRetry &&
+                   message->attempt < settings_.max_attempts) {
+            outcome = Outcome::kFailed;
+            settlement.retries.push_back(
+                {message->seq, RedisNow() + NextRetryDelay(message->attempt)});
+        } else {
+            outcome = Outcome::kDead;
+            settlement.dead.push_back({message->seq, LastError(answer)});
+        }
+        if (const auto pause = PauseAsked(answer, WallNow())) {
+            asio::co_spawn(io_, PauseBucket(*pause), asio::detached);
+        }
+        std::string record;
+        AppendRecord(record, queue_json_, *message, started, outcome, &answer);
+        Write(record, std::move(settlement));
+    }
+
+    // The downstream asked for a pause: this consumer stops at once, the
+    // others when they next take (within the lookahead).
+    asio::awaitable<void> PauseBucket(Micros pause) {
+        const int64_t local_end = (RedisNow() + pause).count();
+        if (local_end > pause_until_us_.load()) pause_until_us_ = local_end;
+        auto until = co_await bucket_.Pause(pause);
+        if (!until) {
+            spdlog::warn("pause not shared with other consumers err={}",
+                         until.error().detail);
+            co_return;
+        }
+        if (until.value().count() > pause_until_us_.load()) {
+            pause_until_us_ = until.value().count();
+        }
+        spdlog::info("downstream asked for a pause pause_ms={}; leak resumes "
+                     "at {}",
+                     pause.count() / 1000, IsoTime(until.value()));
+    }
+
+    Micros RedisNow() const {
+        return WallNow() + Micros(offset_us_.load(std::memory_order_relaxed));
     }
 
     // Gives what the runner did to the io thread, to write, acknowledge
@@ -446,19 +634,19 @@ class Consumer {
         asio::post(io_, [this, r = std::move(done.records),
                          s = std::move(done.recorded),
                          m = std::move(done.missed)]() mutable {
-            Write(r, std::move(s));
+            if (!r.empty()) Write(r, std::move(s));
             if (!m.empty())
                 asio::co_spawn(io_, Return(std::move(m)), asio::detached);
         });
         done.records.clear();
-        done.recorded.clear();
+        done.recorded = {};
         done.missed.clear();
     }
 
     // On the io thread: a record is done once it is in the log; only then
-    // is it acknowledged.
-    void Write(const std::string& records, std::vector<int64_t> seqs) {
-        if (write_failed_ || records.empty()) return;
+    // is its outcome settled in Redis.
+    void Write(const std::string& records, bucket::Settlement settlement) {
+        if (write_failed_) return;
         if (auto written = log_.Append(records); !written) {
             // Without the log nothing can be recorded: stop, holding the
             // messages so that a restart processes them.
@@ -468,8 +656,10 @@ class Consumer {
             Stop();
             return;
         }
-        unacked_.insert(unacked_.end(), seqs.begin(), seqs.end());
-        if (!ack_in_flight_) asio::co_spawn(io_, AckUnacked(), asio::detached);
+        unsettled_.Append(std::move(settlement));
+        if (!ack_in_flight_) {
+            asio::co_spawn(io_, SettleUnsettled(), asio::detached);
+        }
     }
 
     // Gives messages back to the front of the bucket. A failure leaves
@@ -507,18 +697,19 @@ class Consumer {
         reconcile_ = false;
     }
 
-    asio::awaitable<void> AckUnacked() {
+    asio::awaitable<void> SettleUnsettled() {
         ack_in_flight_ = true;
-        while (!unacked_.empty()) {
-            std::vector<int64_t> batch;
-            batch.swap(unacked_);
-            auto acked = co_await bucket_.Ack(batch);
-            if (!acked) {
-                // Kept, in order: acks must stay in the order of the log
-                // for recovery to hold. Retried soon, not only with the
-                // next record: a lease that runs out on a recorded
-                // message would have it processed again.
-                unacked_.insert(unacked_.begin(), batch.begin(), batch.end());
+        while (!unsettled_.Empty()) {
+            bucket::Settlement batch;
+            std::swap(batch, unsettled_);
+            auto settled = co_await bucket_.Settle(batch);
+            if (!settled) {
+                // Kept, in order: outcomes must reach Redis in the order
+                // of the log for recovery to hold. Retried soon, not only
+                // with the next record: a lease that runs out on a
+                // recorded message would have it processed again.
+                batch.Append(std::move(unsettled_));
+                unsettled_ = std::move(batch);
                 asio::steady_timer pause(io_, milliseconds(100));
                 error_code ec;
                 co_await pause.async_wait(
@@ -526,7 +717,9 @@ class Consumer {
                 if (stopping_ && !redis_->IsUp()) break;
                 continue;
             }
-            for (const int64_t seq : batch) taken_.erase(seq);
+            for (const int64_t seq : batch.acks) taken_.erase(seq);
+            for (const auto& retry : batch.retries) taken_.erase(retry.seq);
+            for (const auto& dead : batch.dead) taken_.erase(dead.seq);
         }
         ack_in_flight_ = false;
     }
@@ -535,14 +728,17 @@ class Consumer {
     // not yet started back to the bucket.
     asio::awaitable<void> Finish() {
         asio::steady_timer timer(io_);
-        const auto deadline =
-            std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        // Deliveries in hand are finished (or time out) first.
+        const auto deadline = std::chrono::steady_clock::now() +
+                              std::chrono::seconds(2) +
+                              (delivery_ ? settings_.deliver_timeout
+                                         : milliseconds(0));
         // A take still on its way brings messages that must go back too.
-        while ((taker_busy_ || ack_in_flight_ || !unacked_.empty() ||
-                returns_in_flight_ > 0) &&
+        while ((taker_busy_ || ack_in_flight_ || !unsettled_.Empty() ||
+                returns_in_flight_ > 0 || deliveries_in_flight_ > 0) &&
                std::chrono::steady_clock::now() < deadline) {
-            if (!ack_in_flight_ && !unacked_.empty()) {
-                asio::co_spawn(io_, AckUnacked(), asio::detached);
+            if (!ack_in_flight_ && !unsettled_.Empty()) {
+                asio::co_spawn(io_, SettleUnsettled(), asio::detached);
             }
             co_await SleepOn(timer, milliseconds(5));
         }
@@ -561,8 +757,12 @@ class Consumer {
                     unstarted.size(), released.error().detail);
             }
         }
-        spdlog::info("stopped returned={} unacked={} missed_slots={}",
-                     unstarted.size(), unacked_.size(), missed_.load());
+        spdlog::info(
+            "stopped returned={} unsettled={} missed_slots={} busy_slots={}",
+            unstarted.size(),
+            unsettled_.acks.size() + unsettled_.retries.size() +
+                unsettled_.dead.size(),
+            missed_.load(), busy_slots_.load());
     }
 
     // On the io thread.
@@ -586,7 +786,10 @@ class Consumer {
     asio::steady_timer taker_wake_;
     asio::steady_timer stop_signal_;
     asio::signal_set signals_;
+    asio::signal_set hangup_;
     std::thread runner_;
+    // Set before the threads start, then only read; used on the io thread.
+    std::unique_ptr<DeliveryClient> delivery_;
 
     std::mutex mutex_;
     std::condition_variable ready_cv_;
@@ -595,9 +798,15 @@ class Consumer {
     std::atomic<bool> taker_poked_{false};
     std::atomic<int64_t> offset_us_{0};
     std::atomic<int64_t> missed_{0};
+    std::atomic<int64_t> busy_slots_{0};
+    std::atomic<int> deliveries_in_flight_{0};
+    // The end of a pause the downstream asked for, Redis clock; slots
+    // before it are not used.
+    std::atomic<int64_t> pause_until_us_{0};
 
     // The io thread's.
-    std::vector<int64_t> unacked_;  // written, not yet acknowledged
+    bucket::Settlement unsettled_;  // written, not yet settled in Redis
+    std::mt19937_64 jitter_;
     // Every seq this consumer holds: taken, not yet acknowledged or
     // returned.
     std::unordered_set<int64_t> taken_;

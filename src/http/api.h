@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -51,6 +52,12 @@ class Api {
     boost::asio::awaitable<Response> Enqueue(const Request& request,
                                              bool batch);
     boost::asio::awaitable<Response> Stats();
+    // GET /dead and POST /dead/requeue.
+    boost::asio::awaitable<Response> DeadLetters(const Request& request);
+    boost::asio::awaitable<Response> Requeue(const Request& request);
+    boost::asio::awaitable<Response> Metrics();
+    // GET /, /docs and /openapi.json.
+    Response Page(const Request& request, std::string_view path) const;
     bool Authorized(const Request& request) const;
 
     ApiContext context_;

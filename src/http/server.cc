@@ -28,6 +28,7 @@
 #include "bucket/bucket.h"
 #include "common/json_writer.h"
 #include "http/api.h"
+#include "http/metrics.h"
 #include "redis/durability.h"
 
 namespace drip::http {
@@ -267,6 +268,11 @@ class Worker {
             }
             if (ec) {
                 auto refusal = RefusalFor(ec);
+                const auto target = parser.get().target();
+                if (ec == bhttp::error::body_limit &&
+                    IsEnqueueTarget({target.data(), target.size()})) {
+                    CountRefusal(*redis_, bucket_.Queue(), Refusal::kTooLarge);
+                }
                 if (refusal) {
                     refusal->keep_alive(false);
                     refusal->prepare_payload();

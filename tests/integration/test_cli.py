@@ -5,7 +5,11 @@ statuses, `drip enqueue` and `drip stats`."""
 
 import json
 import os
+import pty
 import re
+import select
+import signal
+import subprocess
 import sys
 import time
 
@@ -23,6 +27,14 @@ class CliTest(harness.DripTestCase):
         if not hasattr(self, "_redis"):
             self._redis = self.start_redis()
         return self._redis
+
+    def start_drip(self, *args) -> harness.DripProcess:
+        """`drip ARGS...` in the background, killed when the test ends."""
+        argv = [harness.DRIP_BIN, *[str(a) for a in args]]
+        name = f"{len(self.drip.procs) + 1:02d}-cli-{args[0]}"
+        p = harness.DripProcess(argv, self.tmp, name)
+        self.drip.procs.append(p)
+        return p
 
     def assertUsageError(self, cp, *names):
         """Exit status 2 and a stderr message naming the setting (any of
@@ -287,6 +299,143 @@ class CliTest(harness.DripTestCase):
         self.assertIn("q", cp.stdout)
         self.assertIn("2", cp.stdout)
 
+    def test_stats_table_shows_the_figures(self):
+        r = self.redis()
+        self.drip.enqueue(r, [message(i) for i in range(1500)], queue="q",
+                          capacity=2000)
+        cp = self.drip.run("stats", "--redis-url", r.url, "--queue", "q",
+                           "--capacity", "2000", "--leak-rate", "2.5")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        rows = {}
+        for line in cp.stdout.splitlines():
+            name, _, rest = line.partition(" ")
+            rows[name] = rest.strip()
+        self.assertEqual(rows["queue"], "q")
+        self.assertEqual(rows["capacity"], "2,000")
+        self.assertEqual(rows["leak_rate"], "2.5  msg/s")
+        self.assertRegex(rows["depth"],
+                         r"^1,500  \[#{15}-{5}\]  75\.0% of capacity$")
+        self.assertEqual(rows["accepted"], "1,500")
+        for k in ("in_flight", "rejected", "processed", "dead"):
+            self.assertEqual(rows[k], "0", k)
+        self.assertNotIn("\x1b", cp.stdout)
+
+    def test_stats_watch_json_prints_a_line_a_second(self):
+        r = self.redis()
+        self.drip.enqueue(r, [message(1)], queue="q")
+        p = self.start_drip("stats", "--watch", "--json", "--redis-url",
+                            r.url, "--queue", "q")
+        time.sleep(2.5)
+        p.signal(signal.SIGINT)
+        self.assertEqual(p.wait(10), 0, p.stderr())
+        lines = read_lines(p.stdout_path)
+        self.assertTrue(2 <= len(lines) <= 4, lines)
+        for line in lines:
+            st = json.loads(line)
+            self.assertEqual(set(st), STATS_FIELDS, st)
+            self.assertEqual((st["queue"], st["depth"]), ("q", 1))
+
+    def test_stats_watch_rides_out_a_redis_outage(self):
+        r = self.redis()
+        p = self.start_drip("stats", "--watch", "--json", "--redis-url",
+                            r.url, "--queue", "q")
+        harness.wait_until(lambda: read_lines(p.stdout_path), 5,
+                           what="a first line")
+        r.kill()
+        harness.wait_until(lambda: "stats failed" in p.stderr(), 5,
+                           what="the outage on stderr")
+        time.sleep(1.5)
+        self.assertTrue(p.alive(), "--watch exited when Redis went away")
+        seen = len(read_lines(p.stdout_path))
+        r.start()
+        harness.wait_until(lambda: len(read_lines(p.stdout_path)) > seen, 10,
+                           what="a line after Redis came back")
+        p.signal(signal.SIGTERM)
+        self.assertEqual(p.wait(10), 0, p.stderr())
+
+    # ---------------------------------------------------------------- progress
+
+    def test_enqueue_piped_shows_no_progress(self):
+        r = self.redis()
+        lines = [json.dumps(message(i)) for i in range(2000)]
+        lines[700] = "not json"
+        cp = self.drip.run("enqueue", "--redis-url", r.url, "--queue", "q",
+                           "--capacity", "5000",
+                           input="\n".join(lines) + "\n")
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertNotIn("\r", cp.stderr)
+        self.assertNotIn("\x1b", cp.stderr)
+        self.assertEqual(len(cp.stderr.splitlines()), 1, cp.stderr)
+        self.assertTrue(cp.stderr.startswith("drip: line 701: invalid "),
+                        cp.stderr)
+        self.assertEqual(len(cp.stdout.splitlines()), 1999)
+
+    def test_enqueue_shows_progress_on_a_terminal(self):
+        r = self.redis()
+        path = self.path("lines.jsonl")
+        with open(path, "w") as f:
+            for i in range(3000):
+                f.write(json.dumps(message(i)) + "\n")
+            f.write("not json\n")
+        with open(path, "rb") as stdin:
+            stderr, status, stdout = run_with_terminal_stderr(
+                [harness.DRIP_BIN, "enqueue", "--redis-url", r.url,
+                 "--queue", "q", "--capacity", "5000"], stdin, self.tmp)
+        self.assertEqual(status, 1, stderr)
+        self.assertIn("\r", stderr)
+        self.assertIn("\x1b[K", stderr)
+        self.assertRegex(stderr, r"\d+%")
+        self.assertIn("msg/s", stderr)
+        # The error line starts on a line of its own: the progress line
+        # was erased before it.
+        self.assertRegex(stderr, r"(^|\n|\x1b\[K)drip: line 3001: invalid ")
+        last = stderr.splitlines()[-1]
+        self.assertRegex(last, r"^queued 3,000, failed 1, in [\d.]+ s, "
+                               r"[\d,]+ msg/s$")
+        self.assertEqual(len(stdout.splitlines()), 3000)
+        self.assertNotIn("\r", stdout)
+
+    # ---------------------------------------------------------------- pipeline
+
+    def test_enqueue_pipelined_keeps_order_and_line_numbers(self):
+        r = self.redis()
+        capacity = 300
+        lines, good_ids, bad_numbers = [], [], []
+        for number in range(1, 1201):
+            if number % 97 == 0:
+                lines.append("")
+            elif number % 7 == 0:
+                lines.append('{"id": %d, "job_priority": 10}' % number)
+                bad_numbers.append(number)
+            else:
+                lines.append(json.dumps(message(number)))
+                good_ids.append(number)
+        cp = self.drip.run("enqueue", "--redis-url", r.url, "--queue", "q",
+                           "--capacity", capacity,
+                           input="\n".join(lines) + "\n")
+        self.assertEqual(cp.returncode, 1, cp.stderr[-2000:])
+
+        out = [json.loads(ln) for ln in cp.stdout.splitlines()]
+        self.assertEqual([o["id"] for o in out], good_ids[:capacity])
+        self.assertEqual([o["depth"] for o in out],
+                         list(range(1, capacity + 1)))
+        seqs = [o["seq"] for o in out]
+        self.assertEqual(seqs, sorted(set(seqs)))
+
+        errors = [re.match(r"drip: line (\d+): (invalid message|bucket full)",
+                           ln) for ln in cp.stderr.splitlines()]
+        self.assertTrue(all(errors), cp.stderr[-2000:])
+        numbers = [int(m.group(1)) for m in errors]
+        self.assertEqual(numbers, sorted(numbers), "stderr out of order")
+        self.assertEqual([int(m.group(1)) for m in errors
+                          if m.group(2) == "invalid message"], bad_numbers)
+        self.assertEqual([int(m.group(1)) for m in errors
+                          if m.group(2) == "bucket full"],
+                         good_ids[capacity:])
+        st = self.drip.stats(r, queue="q")
+        self.assertEqual((st["depth"], st["accepted"], st["rejected"]),
+                         (capacity, capacity, len(good_ids) - capacity))
+
     # ---------------------------------------------------------------- no redis
 
     def test_redis_unreachable_exits_1(self):
@@ -323,6 +472,52 @@ class CliTest(harness.DripTestCase):
 
 def json_arg():
     return json.dumps(EXAMPLE)
+
+
+def read_lines(path):
+    """The complete lines of a file that is still being written."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    return text[:text.rfind("\n") + 1].splitlines()
+
+
+def run_with_terminal_stderr(argv, stdin, workdir, timeout=60.0):
+    """Runs argv with stderr on a pseudo-terminal (stdout to a file);
+    returns (what the terminal received, exit status, stdout)."""
+    master, slave = pty.openpty()
+    stdout_path = os.path.join(workdir, "pty.stdout")
+    with open(stdout_path, "wb") as out:
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=out, stderr=slave,
+                                env=harness.clean_env(), cwd=workdir,
+                                **harness.SPAWN)
+    os.close(slave)
+    received = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(master)
+    status = proc.wait(10)
+    with open(stdout_path, encoding="utf-8") as f:
+        stdout = f.read()
+    # The terminal turns \n into \r\n; undo that, leaving bare \r alone.
+    text = received.decode("utf-8", "replace").replace("\r\n", "\n")
+    return text, status, stdout
 
 
 if __name__ == "__main__":
