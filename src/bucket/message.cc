@@ -856,8 +856,8 @@ bool ParseSeqSelection(std::string_view body,
     std::vector<int64_t> chosen;
     for (dom::element item : array) {
         int64_t seq = 0;
-        if (!item.is_int64() || item.get_int64().get(seq) != simdjson::SUCCESS ||
-            seq < 1) {
+        if (!item.is_int64() ||
+            item.get_int64().get(seq) != simdjson::SUCCESS || seq < 1) {
             violations.push_back({std::nullopt, "seqs",
                                   "Input should be a list of seqs (integers "
                                   "from 1)",

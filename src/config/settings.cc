@@ -397,8 +397,8 @@ constexpr std::array<Descriptor, 25> kDescriptors{{
          return StoreInteger(text, 0, std::numeric_limits<int64_t>::max(),
                              out.log_max_bytes);
      }},
-    {Setting::kRetryBackoff, "--retry-backoff", "DRIP_RETRY_BACKOFF",
-     "SECONDS", "1",
+    {Setting::kRetryBackoff, "--retry-backoff", "DRIP_RETRY_BACKOFF", "SECONDS",
+     "1",
      "seconds before a failed delivery is tried again; doubles with each "
      "attempt, with jitter, up to 5 minutes",
      Echo::kPlain,

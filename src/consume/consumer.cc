@@ -32,6 +32,7 @@
 #include "bucket/bucket.h"
 #include "common/json_writer.h"
 #include "consume/delivery.h"
+#include "consume/leak_metrics.h"
 #include "consume/processed_log.h"
 #include "redis/durability.h"
 
@@ -61,6 +62,8 @@ constexpr Micros kSpin{250};
 // cost per script call is what makes more frequent hand-offs expensive.
 constexpr Micros kHandOffEvery{10'000};
 constexpr size_t kHandOffBytes = size_t{64} * 1024;
+// How often the waits and gaps seen go to the bucket's histograms.
+constexpr Micros kObserveEvery{100'000};
 
 // A message taken from the bucket, waiting for its slot.
 struct Ready {
@@ -152,8 +155,9 @@ class Consumer {
         delivery_ = std::make_unique<DeliveryClient>(
             io_.get_executor(), std::move(target).assume_value(), options);
         if (auto prepared = delivery_->Prepare(); !prepared) {
-            spdlog::error("invalid DRIP_DELIVER_CA_FILE (--deliver-ca-file): {}",
-                          prepared.error().detail);
+            spdlog::error(
+                "invalid DRIP_DELIVER_CA_FILE (--deliver-ca-file): {}",
+                prepared.error().detail);
             return false;
         }
         if (settings_.deliver_timeout >= settings_.visibility_timeout) {
@@ -174,9 +178,10 @@ class Consumer {
         hangup_.async_wait([this](const error_code& ec, int) {
             if (ec) return;
             if (auto reopened = log_.Reopen(); !reopened) {
-                spdlog::error("log reopen failed err={}; still writing to "
-                              "the old file",
-                              reopened.error().detail);
+                spdlog::error(
+                    "log reopen failed err={}; still writing to "
+                    "the old file",
+                    reopened.error().detail);
             } else {
                 spdlog::info("log reopened log_file={}", settings_.log_file);
             }
@@ -436,8 +441,12 @@ class Consumer {
     struct Done {
         std::string records;
         bucket::Settlement recorded;  // the seqs of `records`, in order
-        std::vector<int64_t> missed;    // to go back to the bucket
+        std::vector<int64_t> missed;  // to go back to the bucket
         Micros handed_off_at{0};
+        // Waits and gaps for /metrics, handed over less often than the
+        // records: each hand-off of them costs Redis a script call.
+        LeakObservations observed;
+        Micros observed_since{0};
     };
 
     // The runner thread. It holds the lock only to take the next message,
@@ -470,8 +479,8 @@ class Consumer {
             while (now < slot) now = WallNow();
             if (stopping_) break;
 
-            const bool paused =
-                next->slot.count() < pause_until_us_.load(std::memory_order_relaxed);
+            const bool paused = next->slot.count() <
+                                pause_until_us_.load(std::memory_order_relaxed);
             const bool missed =
                 !paused && bucket::SlotMissed(slot, next->interval_us, now);
             // With every delivery connection busy, a slot cannot be used
@@ -487,10 +496,13 @@ class Consumer {
                 }
                 if (missed) ++missed_;
                 if (busy) ++busy_slots_;
-            } else if (delivery_) {
-                StartDelivery(std::move(next->stored), now);
             } else {
-                Record(next->stored, now, done);
+                Observe(*next, now, done);
+                if (delivery_) {
+                    StartDelivery(std::move(next->stored), now);
+                } else {
+                    Record(next->stored, now, done);
+                }
             }
             next.reset();
             if (done.records.size() >= kHandOffBytes ||
@@ -503,7 +515,7 @@ class Consumer {
             std::lock_guard lock(mutex_);
             ready_.push_front(std::move(*next));
         }
-        HandOff(done);
+        HandOff(done, /*last=*/true);
     }
 
     // The next message waiting, after at most a short wait; asks the taker
@@ -542,13 +554,35 @@ class Consumer {
         done.recorded.acks.push_back(message->seq);
     }
 
+    // On the runner thread: the message's wait, and the gap since the
+    // previous start when that one had the slot just before (with several
+    // consumers, the slot before may have been another's).
+    void Observe(const Ready& ready, Micros started, Done& done) {
+        const auto message = bucket::ParseStored(ready.stored);
+        if (!message) return;
+        std::optional<Micros> gap;
+        const double slot_step =
+            static_cast<double>((ready.slot - previous_slot_).count());
+        if (previous_slot_.count() > 0 &&
+            std::abs(slot_step - ready.interval_us) <= 1.0) {
+            gap = started - previous_start_;
+        }
+        previous_slot_ = ready.slot;
+        previous_start_ = started;
+        done.observed.Add(started - Micros(message->enqueued_us), gap);
+    }
+
+    asio::awaitable<void> FlushObservations(LeakObservations observed) {
+        co_await FlushLeakObservations(*redis_, base_key_, std::move(observed));
+        --flushes_in_flight_;
+    }
+
     // On the runner thread: hands the message to the io thread, which
     // POSTs it downstream. Its record is written when the answer comes.
     void StartDelivery(std::string stored, Micros started) {
         ++deliveries_in_flight_;
         asio::post(io_, [this, s = std::move(stored), started]() mutable {
-            asio::co_spawn(io_, Deliver(std::move(s), started),
-                           asio::detached);
+            asio::co_spawn(io_, Deliver(std::move(s), started), asio::detached);
         });
     }
 
@@ -617,9 +651,10 @@ class Consumer {
         if (until.value().count() > pause_until_us_.load()) {
             pause_until_us_ = until.value().count();
         }
-        spdlog::info("downstream asked for a pause pause_ms={}; leak resumes "
-                     "at {}",
-                     pause.count() / 1000, IsoTime(until.value()));
+        spdlog::info(
+            "downstream asked for a pause pause_ms={}; leak resumes "
+            "at {}",
+            pause.count() / 1000, IsoTime(until.value()));
     }
 
     Micros RedisNow() const {
@@ -628,8 +663,19 @@ class Consumer {
 
     // Gives what the runner did to the io thread, to write, acknowledge
     // and return. On the runner thread.
-    void HandOff(Done& done) {
+    void HandOff(Done& done, bool last = false) {
         done.handed_off_at = WallNow();
+        if (!done.observed.Empty() &&
+            (last ||
+             done.handed_off_at - done.observed_since >= kObserveEvery)) {
+            done.observed_since = done.handed_off_at;
+            ++flushes_in_flight_;
+            asio::post(io_, [this, o = std::move(done.observed)]() mutable {
+                asio::co_spawn(io_, FlushObservations(std::move(o)),
+                               asio::detached);
+            });
+            done.observed = LeakObservations();
+        }
         if (done.records.empty() && done.missed.empty()) return;
         asio::post(io_, [this, r = std::move(done.records),
                          s = std::move(done.recorded),
@@ -729,13 +775,13 @@ class Consumer {
     asio::awaitable<void> Finish() {
         asio::steady_timer timer(io_);
         // Deliveries in hand are finished (or time out) first.
-        const auto deadline = std::chrono::steady_clock::now() +
-                              std::chrono::seconds(2) +
-                              (delivery_ ? settings_.deliver_timeout
-                                         : milliseconds(0));
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds(2) +
+            (delivery_ ? settings_.deliver_timeout : milliseconds(0));
         // A take still on its way brings messages that must go back too.
         while ((taker_busy_ || ack_in_flight_ || !unsettled_.Empty() ||
-                returns_in_flight_ > 0 || deliveries_in_flight_ > 0) &&
+                returns_in_flight_ > 0 || deliveries_in_flight_ > 0 ||
+                flushes_in_flight_ > 0) &&
                std::chrono::steady_clock::now() < deadline) {
             if (!ack_in_flight_ && !unsettled_.Empty()) {
                 asio::co_spawn(io_, SettleUnsettled(), asio::detached);
@@ -779,6 +825,7 @@ class Consumer {
     const config::Settings& settings_;
     const std::string consumer_id_;
     const std::string queue_json_;
+    const std::string base_key_ = bucket::BaseKey(settings_.queue);
     asio::io_context io_{1};
     std::shared_ptr<redis::Connection> redis_;
     bucket::Bucket bucket_;
@@ -788,6 +835,9 @@ class Consumer {
     asio::signal_set signals_;
     asio::signal_set hangup_;
     std::thread runner_;
+    // The runner thread's: the slot and start of the last message started.
+    Micros previous_slot_{0};
+    Micros previous_start_{0};
     // Set before the threads start, then only read; used on the io thread.
     std::unique_ptr<DeliveryClient> delivery_;
 
@@ -800,6 +850,7 @@ class Consumer {
     std::atomic<int64_t> missed_{0};
     std::atomic<int64_t> busy_slots_{0};
     std::atomic<int> deliveries_in_flight_{0};
+    std::atomic<int> flushes_in_flight_{0};
     // The end of a pause the downstream asked for, Redis clock; slots
     // before it are not used.
     std::atomic<int64_t> pause_until_us_{0};

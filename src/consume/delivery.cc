@@ -21,7 +21,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-
 namespace drip::consume {
 namespace {
 
@@ -88,8 +87,8 @@ asio::awaitable<error_code> Exchange(
 // stray answer) is out of step with its requests.
 bool StillOpen(beast::tcp_stream& tcp) {
     char byte = 0;
-    const ssize_t n = ::recv(tcp.socket().native_handle(), &byte, 1,
-                             MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n =
+        ::recv(tcp.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
@@ -170,10 +169,10 @@ Result<void> DeliveryClient::Prepare() {
         tls_->context.set_default_verify_paths(ec);
     }
     if (ec) {
-        return MakeError(Errc::kInvalidArgument,
-                         fmt::format("cannot load CA certificates {}: {}",
-                                     options_.ca_file.value_or("(system)"),
-                                     ec.message()));
+        return MakeError(
+            Errc::kInvalidArgument,
+            fmt::format("cannot load CA certificates {}: {}",
+                        options_.ca_file.value_or("(system)"), ec.message()));
     }
     tls_->context.set_verify_mode(asio::ssl::verify_peer);
     return outcome_v2::success();
@@ -209,7 +208,8 @@ asio::awaitable<std::unique_ptr<DeliveryClient::Link>> DeliveryClient::Connect(
     // SNI, spelled out: OpenSSL's SSL_set_tlsext_host_name macro hides a C
     // cast that -Wold-style-cast rejects.
     SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
-             TLSEXT_NAMETYPE_host_name, const_cast<char*>(target_.host.c_str()));
+             TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(target_.host.c_str()));
     tls.set_verify_callback(asio::ssl::host_name_verification(target_.host));
     co_await tls.async_handshake(asio::ssl::stream_base::client,
                                  asio::redirect_error(asio::use_awaitable, ec));

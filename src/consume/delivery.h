@@ -29,8 +29,8 @@ namespace drip::consume {
 // Where deliveries go, split out of --deliver-url.
 struct DeliveryTarget {
     bool tls = false;
-    std::string host;  // without brackets for IPv6
-    std::string port;  // "80" or "443" unless the URL names one
+    std::string host;          // without brackets for IPv6
+    std::string port;          // "80" or "443" unless the URL names one
     std::string target = "/";  // path and query
     std::string host_header;   // host[:port] as the URL has it
 };
@@ -50,8 +50,8 @@ struct DeliveryOptions {
 // Not thread-safe: every call on the executor's one thread.
 class DeliveryClient {
   public:
-    DeliveryClient(boost::asio::any_io_executor executor,
-                   DeliveryTarget target, DeliveryOptions options);
+    DeliveryClient(boost::asio::any_io_executor executor, DeliveryTarget target,
+                   DeliveryOptions options);
     ~DeliveryClient();
     DeliveryClient(const DeliveryClient&) = delete;
     DeliveryClient& operator=(const DeliveryClient&) = delete;

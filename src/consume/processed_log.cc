@@ -89,9 +89,8 @@ Result<std::vector<std::string>> TailLines(int fd, const std::string& path,
     while (!rest.empty() && lines.size() < count) {
         if (rest.back() == '\n') rest.remove_suffix(1);
         const auto start = rest.rfind('\n');
-        lines.emplace_back(start == std::string_view::npos
-                               ? rest
-                               : rest.substr(start + 1));
+        lines.emplace_back(
+            start == std::string_view::npos ? rest : rest.substr(start + 1));
         if (start == std::string_view::npos) break;
         rest = rest.substr(0, start + 1);
     }
@@ -267,8 +266,8 @@ Result<std::unordered_map<int64_t, RecordedAttempt>> ProcessedLog::LastRecords(
         const int previous =
             ::open(previous_path.c_str(), O_RDONLY | O_CLOEXEC);
         if (previous >= 0) {
-            auto older =
-                TailLines(previous, previous_path, count - lines.value().size());
+            auto older = TailLines(previous, previous_path,
+                                   count - lines.value().size());
             ::close(previous);
             if (!older) return older.error();
             lines.value().insert(lines.value().begin(), older.value().begin(),

@@ -138,10 +138,10 @@ TEST_F(ProcessedLogTest, RotatesBetweenAppendsAndKeepsKFiles) {
     // 7 records, two a file: PATH holds 7, .1 holds 5-6, .2 holds 3-4, and
     // 1-2 went with the third rotation.
     EXPECT_EQ(ReadFile(path_), Record(7, Outcome::kProcessed));
-    EXPECT_EQ(ReadFile(path_ + ".1"), Record(5, Outcome::kProcessed) +
-                                          Record(6, Outcome::kProcessed));
-    EXPECT_EQ(ReadFile(path_ + ".2"), Record(3, Outcome::kProcessed) +
-                                          Record(4, Outcome::kProcessed));
+    EXPECT_EQ(ReadFile(path_ + ".1"),
+              Record(5, Outcome::kProcessed) + Record(6, Outcome::kProcessed));
+    EXPECT_EQ(ReadFile(path_ + ".2"),
+              Record(3, Outcome::kProcessed) + Record(4, Outcome::kProcessed));
     EXPECT_FALSE(fs::exists(path_ + ".3"));
 }
 
@@ -165,8 +165,8 @@ TEST_F(ProcessedLogTest, ReopenFollowsARenameByLogrotate) {
     ASSERT_TRUE(log.Append(Record(2, Outcome::kProcessed)));
     ASSERT_TRUE(log.Reopen());
     ASSERT_TRUE(log.Append(Record(3, Outcome::kProcessed)));
-    EXPECT_EQ(ReadFile(path_ + ".1"), Record(1, Outcome::kProcessed) +
-                                          Record(2, Outcome::kProcessed));
+    EXPECT_EQ(ReadFile(path_ + ".1"),
+              Record(1, Outcome::kProcessed) + Record(2, Outcome::kProcessed));
     EXPECT_EQ(ReadFile(path_), Record(3, Outcome::kProcessed));
     // Still this consumer's: the new file is locked too.
     ProcessedLog other;

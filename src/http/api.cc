@@ -338,9 +338,9 @@ asio::awaitable<Response> Api::DeadLetters(const Request& request) {
             R"({}{{"seq": {}, "message": {{"id": {}, "job_priority": {}, )"
             R"("job_type": {}, "job_publisher": {}, "data": {}}}, )"
             R"("attempts": {}, "last_error": {}, "enqueued_at": ")",
-            first ? "" : ", ", message->seq, message->id,
-            message->job_priority, message->job_type, message->publisher_json,
-            message->data_json, message->attempt, letter.last_error);
+            first ? "" : ", ", message->seq, message->id, message->job_priority,
+            message->job_type, message->publisher_json, message->data_json,
+            message->attempt, letter.last_error);
         AppendIsoTime(body, Micros(message->enqueued_us));
         body += R"(", "dead_at": ")";
         AppendIsoTime(body, letter.dead_at);

@@ -247,6 +247,36 @@ class MetricsTest(harness.DripTestCase):
             self.assertEqual(value(families, "drip_leak_gap_seconds_count"),
                              3)
 
+    def test_consumers_feed_the_wait_and_gap_histograms(self):
+        s = self.serve()
+        rate, n = 100, 60
+        cp = self.drip.enqueue(self.redis, [harness.message(i)
+                                            for i in range(n)],
+                               capacity=1000)
+        self.assertEqual(cp.returncode, 0)
+        log = self.path("processed.log")
+        c = self.drip.consume(self.redis, log, leak_rate=rate)
+        harness.wait_log_lines(log, n, 20, procs=[c])
+        self.assertEqual(c.stop(), 0)
+        lines = harness.read_log(log)
+        families = self.scrape(s)
+        self.assertEqual(value(families, "drip_wait_seconds_count"), n)
+        # Every wait the log shows, summed, is the histogram's sum (the log
+        # rounds each to 0.1 ms).
+        waited = sum(ln["waited_ms"] for ln in lines) / 1000
+        self.assertLess(abs(value(families, "drip_wait_seconds_sum")
+                            - waited), n * 0.0001)
+        # One consumer holds consecutive slots: a gap for every start but
+        # the first (fewer only where a slot was missed), each near 1/R.
+        gaps = value(families, "drip_leak_gap_seconds_count")
+        self.assertLessEqual(gaps, n - 1)
+        self.assertGreaterEqual(gaps, n - 5)
+        self.assertEqual(value(families, "drip_leak_gap_seconds_bucket",
+                               le="0.0063"), 0)
+        self.assertGreaterEqual(value(families,
+                                      "drip_leak_gap_seconds_bucket",
+                                      le="0.016"), gaps - 2)
+
     def test_dead_letters_of_another_type_read_zero(self):
         s = self.serve()
         self.redis.cli("RPUSH", DEAD_KEY, "an older dead-letter list")
