@@ -236,11 +236,8 @@ for _ = 1, tonumber(ARGV[at]) do
   end
 end
 at = at + 1
-if retried > 0 then
-  -- A retry waits in the bucket: it counts toward the capacity.
-  redis.call('HINCRBY', base, 'depth', retried)
-  redis.call('HINCRBY', base, 'failed', retried)
-end
+-- A retry waits in the bucket: it counts toward the capacity.
+if retried > 0 then redis.call('HINCRBY', base, 'depth', retried) end
 local t = redis.call('TIME')
 local now_text = t[1] .. string.format('%06d', tonumber(t[2]))
 local died = 0
@@ -258,6 +255,10 @@ for _ = 1, tonumber(ARGV[at]) do
   end
 end
 if died > 0 then redis.call('HINCRBY', base, 'dead_total', died) end
+-- Every retry and every death ended a failed attempt.
+if retried + died > 0 then
+  redis.call('HINCRBY', base, 'failed', retried + died)
+end
 return {done, retried, died}
 )lua";
 

@@ -25,7 +25,7 @@
 //                     dead_n when it died): the dead-letter list
 //   drip:{Q}:dead:msg hash seq -> "DEAD_AT_US\tLAST_ERROR_JSON\tSTORED"
 //
-// The base hash also counts failed (attempts to be retried), dead_total
+// The base hash also counts failed (failed delivery attempts), dead_total
 // (messages ever dead-lettered), and holds pause_until_us, the end of a
 // pause a downstream asked for (Redis clock).
 //
