@@ -107,6 +107,7 @@ int WithBucket(const config::Settings& settings, Body body) {
     asio::io_context io(1);
     redis::ConnectionOptions options;
     options.url = settings.redis;
+    options.ca_file = settings.redis_ca_file;
     options.command_timeout = std::chrono::milliseconds(2000);
     auto connection =
         std::make_shared<redis::Connection>(io.get_executor(), options);
@@ -630,22 +631,23 @@ int Main(int argc, char** argv) {
     auto* serve = app.add_subcommand("serve", "run the HTTP API");
     settings_parser.AddOptions(
         *serve,
-        {Setting::kRedisUrl, Setting::kQueue, Setting::kCapacity,
-         Setting::kLeakRate, Setting::kHost, Setting::kPort, Setting::kApiToken,
-         Setting::kMaxBodyBytes, Setting::kThreads, Setting::kMaxConnections,
-         Setting::kRequestTimeout, Setting::kIdleTimeout, Setting::kLogLevel,
-         Setting::kLogFormat});
+        {Setting::kRedisUrl, Setting::kRedisCaFile, Setting::kQueue,
+         Setting::kCapacity, Setting::kLeakRate, Setting::kHost, Setting::kPort,
+         Setting::kApiToken, Setting::kMaxBodyBytes, Setting::kThreads,
+         Setting::kMaxConnections, Setting::kRequestTimeout,
+         Setting::kIdleTimeout, Setting::kLogLevel, Setting::kLogFormat});
 
     auto* consume = app.add_subcommand(
         "consume", "leak messages at the leak rate and process them");
     settings_parser.AddOptions(
-        *consume, {Setting::kRedisUrl, Setting::kQueue, Setting::kCapacity,
-                   Setting::kLeakRate, Setting::kLogFile, Setting::kDeliverUrl,
-                   Setting::kMaxAttempts, Setting::kVisibilityTimeout,
-                   Setting::kConsumerId, Setting::kDeliverTimeout,
-                   Setting::kDeliverConcurrency, Setting::kLogMaxBytes,
-                   Setting::kRetryBackoff, Setting::kDeliverCaFile,
-                   Setting::kLogKeep, Setting::kLogLevel, Setting::kLogFormat});
+        *consume,
+        {Setting::kRedisUrl, Setting::kRedisCaFile, Setting::kQueue,
+         Setting::kCapacity, Setting::kLeakRate, Setting::kLogFile,
+         Setting::kDeliverUrl, Setting::kMaxAttempts,
+         Setting::kVisibilityTimeout, Setting::kConsumerId,
+         Setting::kDeliverTimeout, Setting::kDeliverConcurrency,
+         Setting::kLogMaxBytes, Setting::kRetryBackoff, Setting::kDeliverCaFile,
+         Setting::kLogKeep, Setting::kLogLevel, Setting::kLogFormat});
 
     auto* enqueue = app.add_subcommand(
         "enqueue",
@@ -654,8 +656,8 @@ int Main(int argc, char** argv) {
     std::optional<std::string> message;
     enqueue->add_option("message", message, "one message as a JSON object");
     settings_parser.AddOptions(
-        *enqueue, {Setting::kRedisUrl, Setting::kQueue, Setting::kCapacity,
-                   Setting::kLeakRate, Setting::kLogLevel});
+        *enqueue, {Setting::kRedisUrl, Setting::kRedisCaFile, Setting::kQueue,
+                   Setting::kCapacity, Setting::kLeakRate, Setting::kLogLevel});
 
     auto* stats = app.add_subcommand("stats", "print the bucket's state");
     bool json = false;
@@ -666,16 +668,17 @@ int Main(int argc, char** argv) {
                     "until Ctrl-C or SIGTERM; with --json, one line a "
                     "second");
     settings_parser.AddOptions(
-        *stats, {Setting::kRedisUrl, Setting::kQueue, Setting::kCapacity,
-                 Setting::kLeakRate, Setting::kLogLevel});
+        *stats, {Setting::kRedisUrl, Setting::kRedisCaFile, Setting::kQueue,
+                 Setting::kCapacity, Setting::kLeakRate, Setting::kLogLevel});
 
     auto* configure = app.add_subcommand(
         "configure",
         "change a live bucket's capacity or leak rate; its serve and "
         "consume processes follow without a restart");
     settings_parser.AddOptions(
-        *configure, {Setting::kRedisUrl, Setting::kQueue, Setting::kCapacity,
-                     Setting::kLeakRate, Setting::kLogLevel});
+        *configure,
+        {Setting::kRedisUrl, Setting::kRedisCaFile, Setting::kQueue,
+         Setting::kCapacity, Setting::kLeakRate, Setting::kLogLevel});
 
     try {
         app.parse(argc, argv);

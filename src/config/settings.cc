@@ -3,6 +3,8 @@
 
 #include "config/settings.h"
 
+#include <unistd.h>
+
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -121,6 +123,21 @@ Broken StoreSeconds(std::string_view text, std::chrono::milliseconds& field) {
         return "must be a number of seconds from 0.001 to 31536000";
     }
     field = std::chrono::milliseconds(static_cast<int64_t>(millis));
+    return std::nullopt;
+}
+
+// A file that exists and can be read now; empty text means unset.
+Broken StoreReadableFile(std::string_view text,
+                         std::optional<std::string>& field) {
+    if (text.empty()) {
+        field.reset();
+        return std::nullopt;
+    }
+    const std::string path(text);
+    if (::access(path.c_str(), R_OK) != 0) {
+        return "must be a readable file";
+    }
+    field = path;
     return std::nullopt;
 }
 
@@ -267,7 +284,7 @@ struct Descriptor {
 
 // One row per Setting, in the enum's order; help, errors and SampleEnv()
 // are all built from it.
-constexpr std::array<Descriptor, 25> kDescriptors{{
+constexpr std::array<Descriptor, 26> kDescriptors{{
     {Setting::kRedisUrl, "--redis-url", "DRIP_REDIS_URL", "URL",
      "redis://127.0.0.1:6379/0",
      "the Redis server: redis://[[user]:password@]host[:port][/db], "
@@ -411,13 +428,21 @@ constexpr std::array<Descriptor, 25> kDescriptors{{
      "system's)",
      Echo::kPlain,
      [](std::string_view text, Settings& out) {
-         return StoreOptional(text, out.deliver_ca_file);
+         return StoreReadableFile(text, out.deliver_ca_file);
      }},
     {Setting::kLogKeep, "--log-keep", "DRIP_LOG_KEEP", "N", "5",
      "rotated processed logs kept beside the log (PATH.1 is the newest)",
      Echo::kPlain,
      [](std::string_view text, Settings& out) {
          return StoreInteger(text, 1, 1000, out.log_keep);
+     }},
+    {Setting::kRedisCaFile, "--redis-ca-file", "DRIP_REDIS_CA_FILE", "PATH",
+     std::nullopt,
+     "PEM file of the certificates rediss:// connections trust (default: "
+     "the system's)",
+     Echo::kPlain,
+     [](std::string_view text, Settings& out) {
+         return StoreReadableFile(text, out.redis_ca_file);
      }},
 }};
 
@@ -428,7 +453,7 @@ constexpr bool RowsFollowEnum() {
     return true;
 }
 static_assert(RowsFollowEnum(), "kDescriptors must follow Setting's order");
-static_assert(kDescriptors.back().setting == Setting::kLogKeep,
+static_assert(kDescriptors.back().setting == Setting::kRedisCaFile,
               "every Setting needs a row in kDescriptors");
 
 const Descriptor& Describe(Setting setting) {

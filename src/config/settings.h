@@ -54,6 +54,7 @@ enum class Setting {
     kRetryBackoff,
     kDeliverCaFile,
     kLogKeep,
+    kRedisCaFile,
 };
 
 // The resolved values. A setting the command did not ask for keeps its
@@ -116,6 +117,9 @@ struct Settings {
     std::optional<std::string> deliver_ca_file;
     // --log-keep: rotated processed logs kept (PATH.1 .. PATH.N), 1 to 1000.
     int log_keep = 5;
+    // --redis-ca-file: PEM certificates that rediss:// connections trust
+    // instead of the system's; a readable file.
+    std::optional<std::string> redis_ca_file;
 
     bool operator==(const Settings&) const = default;
 };

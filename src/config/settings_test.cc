@@ -55,6 +55,7 @@ constexpr std::initializer_list<Setting> kAll = {
     Setting::kRetryBackoff,
     Setting::kDeliverCaFile,
     Setting::kLogKeep,
+    Setting::kRedisCaFile,
 };
 
 // A fresh directory under the system temp dir, removed with its contents.
@@ -574,7 +575,7 @@ TEST(SettingVariablesTest, ListsOneDripVariablePerSetting) {
         EXPECT_THAT(variable, StartsWith("DRIP_"));
     }
     EXPECT_EQ(variables.front(), "DRIP_REDIS_URL");
-    EXPECT_EQ(variables.back(), "DRIP_LOG_KEEP");
+    EXPECT_EQ(variables.back(), "DRIP_REDIS_CA_FILE");
 }
 
 TEST(SampleEnvTest, ListsEveryVariable) {
@@ -604,8 +605,8 @@ TEST_F(SettingsTest, SampleEnvResolvesToTheDefaults) {
     const std::string path = dir_.Write("sample.env", SampleEnv());
     auto parsed = ReadDotenvFile(path, true);
     ASSERT_TRUE(parsed) << parsed.error().detail;
-    // Four settings are unset by default and commented out.
-    EXPECT_EQ(parsed.assume_value().size(), kAll.size() - 4);
+    // Five settings are unset by default and commented out.
+    EXPECT_EQ(parsed.assume_value().size(), kAll.size() - 5);
     EXPECT_EQ(RunOk({"--env-file", path}), Settings{});
 }
 

@@ -193,6 +193,7 @@ class Consumer {
         const config::Settings& settings) {
         redis::ConnectionOptions options;
         options.url = settings.redis;
+        options.ca_file = settings.redis_ca_file;
         options.command_timeout = milliseconds(2000);
         return options;
     }

@@ -244,6 +244,16 @@ Result<void> ProcessedLog::Rotate() {
 }
 
 Result<void> ProcessedLog::Reopen() {
+    // Nothing renamed it (a SIGHUP for some other reason): keep writing.
+    // Opening it again would find it locked, by this very process.
+    struct stat open_file {};
+    struct stat named_file {};
+    if (::fstat(fd_, &open_file) == 0 &&
+        ::stat(path_.c_str(), &named_file) == 0 &&
+        open_file.st_dev == named_file.st_dev &&
+        open_file.st_ino == named_file.st_ino) {
+        return outcome_v2::success();
+    }
     // The new file is locked before the old one is let go, so that another
     // consumer started meanwhile cannot take this log over.
     auto fd = OpenLocked();
@@ -260,19 +270,18 @@ Result<std::unordered_map<int64_t, RecordedAttempt>> ProcessedLog::LastRecords(
     size_t count) const {
     auto lines = TailLines(fd_, path_, count);
     if (!lines) return lines.error();
-    if (lines.value().size() < count) {
-        // Just rotated: the rest of the tail is in PATH.1.
-        const auto previous_path = path_ + ".1";
-        const int previous =
-            ::open(previous_path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (previous >= 0) {
-            auto older = TailLines(previous, previous_path,
-                                   count - lines.value().size());
-            ::close(previous);
-            if (!older) return older.error();
-            lines.value().insert(lines.value().begin(), older.value().begin(),
-                                 older.value().end());
-        }
+    // Just rotated, perhaps several times while Redis was slow to settle:
+    // the rest of the tail is in PATH.1, PATH.2, ...
+    for (int i = 1; i <= keep_ && lines.value().size() < count; ++i) {
+        const auto older_path = fmt::format("{}.{}", path_, i);
+        const int older = ::open(older_path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (older < 0) break;
+        auto older_lines =
+            TailLines(older, older_path, count - lines.value().size());
+        ::close(older);
+        if (!older_lines) return older_lines.error();
+        lines.value().insert(lines.value().begin(), older_lines.value().begin(),
+                             older_lines.value().end());
     }
     // Oldest first, so that a later attempt's record replaces an earlier
     // one's.

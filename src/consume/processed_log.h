@@ -74,14 +74,15 @@ class ProcessedLog {
     Result<void> Append(std::string_view records);
 
     // Starts writing to a fresh PATH, for logrotate: after it has renamed
-    // the file, SIGHUP makes the consumer call this. Recovery reads PATH
-    // and then PATH.1, so a rotation that names the old file otherwise
-    // (dateext, compression before the next rotation) can make a consumer
-    // restarted right after it process its last messages again.
+    // the file, SIGHUP makes the consumer call this (a PATH still the open
+    // file is left alone). Recovery reads PATH and then PATH.1, PATH.2...,
+    // so a rotation that names the old file otherwise (dateext,
+    // compression before the next rotation) can make a consumer restarted
+    // right after it process its last messages again.
     Result<void> Reopen();
 
     // The seqs of the last `count` records, in PATH and, when PATH holds
-    // fewer, in PATH.1.
+    // fewer, in PATH.1 and on, up to the files kept.
     Result<std::unordered_set<int64_t>> LastSeqs(size_t count) const;
 
     // The last `count` records as seq -> the latest attempt recorded.

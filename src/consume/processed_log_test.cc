@@ -173,5 +173,29 @@ TEST_F(ProcessedLogTest, ReopenFollowsARenameByLogrotate) {
     EXPECT_FALSE(other.Open(path_));
 }
 
+TEST_F(ProcessedLogTest, ReopenWithoutARenameKeepsWriting) {
+    ProcessedLog log;
+    ASSERT_TRUE(log.Open(path_));
+    ASSERT_TRUE(log.Append(Record(1, Outcome::kProcessed)));
+    ASSERT_TRUE(log.Reopen());
+    ASSERT_TRUE(log.Append(Record(2, Outcome::kProcessed)));
+    EXPECT_EQ(ReadFile(path_),
+              Record(1, Outcome::kProcessed) + Record(2, Outcome::kProcessed));
+}
+
+TEST_F(ProcessedLogTest, RecoveryReadsBackThroughSeveralRotations) {
+    const std::string one = Record(1, Outcome::kProcessed);
+    ProcessedLog log;
+    // One record a file.
+    ASSERT_TRUE(log.Open(path_, static_cast<int64_t>(one.size()), 10));
+    for (int64_t seq = 1; seq <= 5; ++seq) {
+        ASSERT_TRUE(log.Append(Record(seq, Outcome::kProcessed)));
+    }
+    ASSERT_TRUE(fs::exists(path_ + ".4"));
+    const auto seqs = log.LastSeqs(4);
+    ASSERT_TRUE(seqs);
+    EXPECT_EQ(seqs.value(), (std::unordered_set<int64_t>{2, 3, 4, 5}));
+}
+
 }  // namespace
 }  // namespace drip::consume

@@ -147,6 +147,7 @@ class Worker {
         const ServerOptions& options) {
         redis::ConnectionOptions connection;
         connection.url = options.settings.redis;
+        connection.ca_file = options.settings.redis_ca_file;
         // A request must get its 503 within a second of Redis going
         // away; the watchdog adds up to a tenth of the timeout.
         connection.command_timeout = std::chrono::milliseconds(700);

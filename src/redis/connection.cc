@@ -94,9 +94,17 @@ using UnixTransport = StreamTransport<asio::local::stream_protocol::socket>;
 
 // The TLS context lives beside the stream that borrows it.
 struct TlsParts {
-    explicit TlsParts(const std::string& host)
+    TlsParts(const std::string& host, const std::optional<std::string>& ca)
         : context(asio::ssl::context::tls_client) {
-        context.set_default_verify_paths();
+        // A CA file the settings found readable but that holds no
+        // certificate leaves the store empty: every handshake then fails,
+        // and says so.
+        boost::system::error_code ignored;
+        if (ca) {
+            context.load_verify_file(*ca, ignored);
+        } else {
+            context.set_default_verify_paths(ignored);
+        }
         context.set_verify_mode(asio::ssl::verify_peer);
         context.set_verify_callback(asio::ssl::host_name_verification(host));
     }
@@ -106,8 +114,9 @@ struct TlsParts {
 class TlsTransport : public TlsParts,
                      public StreamTransport<asio::ssl::stream<tcp::socket>> {
   public:
-    TlsTransport(asio::any_io_executor executor, const std::string& host)
-        : TlsParts(host), StreamTransport(executor, context) {}
+    TlsTransport(asio::any_io_executor executor, const std::string& host,
+                 const std::optional<std::string>& ca)
+        : TlsParts(host, ca), StreamTransport(executor, context) {}
 };
 
 }  // namespace
@@ -239,7 +248,8 @@ asio::awaitable<Result<void>> Connection::Connect() {
             url.host, std::to_string(url.port),
             asio::redirect_error(asio::use_awaitable, ec));
         if (!ec && url.scheme == config::RedisUrl::Scheme::kTls) {
-            auto tls = std::make_shared<TlsTransport>(executor_, url.host);
+            auto tls = std::make_shared<TlsTransport>(executor_, url.host,
+                                                      options_.ca_file);
             transport = tls;
             // SNI, spelled out: OpenSSL's SSL_set_tlsext_host_name macro
             // hides a C cast that -Wold-style-cast rejects.

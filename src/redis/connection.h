@@ -14,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +45,8 @@ struct Script {
 
 struct ConnectionOptions {
     config::RedisUrl url;
+    // rediss:// only: PEM certificates to trust instead of the system's.
+    std::optional<std::string> ca_file;
     // Time allowed for connect, TLS handshake, AUTH and SELECT.
     std::chrono::milliseconds connect_timeout{1000};
     // A command without a reply after this long fails the connection: its
