@@ -302,6 +302,13 @@ struct PendingLine {
     bool Done() const { return !invalid.empty() || admitted.has_value(); }
 };
 
+// Set by SIGINT or SIGTERM during `drip enqueue` from stdin: no more
+// lines are read, the ones on their way to Redis are answered, and the
+// command exits as after the last line (a clean stop).
+volatile std::sig_atomic_t g_enqueue_interrupted = 0;
+
+extern "C" void InterruptEnqueue(int /*signal*/) { g_enqueue_interrupted = 1; }
+
 asio::awaitable<void> AdmitLine(bucket::Bucket& bucket, PendingLine& line,
                                 asio::steady_timer& wake) {
     line.admitted = co_await bucket.Admit(line.messages, "");
@@ -355,6 +362,16 @@ class LinePipeline {
     // no line is in flight.
     void ReadLines() {
         while (window_.size() < kMaxAdmitsInFlight) {
+            if (g_enqueue_interrupted != 0) {
+                if (!interrupted_) {
+                    interrupted_ = true;
+                    progress_.Erase();
+                    fmt::print(stderr,
+                               "drip: interrupted; lines after {} not read\n",
+                               line_number_);
+                }
+                return;
+            }
             if (input_.HasLine()) {
                 StartLine(input_.TakeLine());
             } else if (input_.AtEnd()) {
@@ -422,6 +439,7 @@ class LinePipeline {
     int64_t line_number_ = 0;
     int64_t queued_ = 0;
     int64_t failed_ = 0;
+    bool interrupted_ = false;
     std::chrono::steady_clock::time_point start_;
 };
 
@@ -436,6 +454,11 @@ int RunEnqueue(const config::Settings& settings,
                     ? 0
                     : kExitFailure;
             }
+            struct sigaction interrupt {};
+            interrupt.sa_handler = InterruptEnqueue;
+            sigemptyset(&interrupt.sa_mask);
+            ::sigaction(SIGINT, &interrupt, nullptr);
+            ::sigaction(SIGTERM, &interrupt, nullptr);
             LinePipeline pipeline(bucket, co_await asio::this_coro::executor);
             co_return co_await pipeline.Run();
         });

@@ -438,6 +438,27 @@ class CliTest(harness.DripTestCase):
 
     # ---------------------------------------------------------------- no redis
 
+    def test_enqueue_sigint_is_a_clean_stop(self):
+        r = self.redis()
+        argv = [harness.DRIP_BIN, "enqueue", "--redis-url", r.url,
+                "--queue", "q"]
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=harness.clean_env(), text=True)
+        self.addCleanup(p.kill)
+        for i in range(5):
+            p.stdin.write(json.dumps(message(i)) + "\n")
+        p.stdin.flush()
+        answers = [p.stdout.readline() for _ in range(5)]
+        self.assertTrue(all('"queued"' in a for a in answers), answers)
+        # The producer is still connected: only the signal ends the run.
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=5)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("interrupted", err)
+        self.assertEqual(out, "")
+        self.assertEqual(self.drip.stats(r, queue="q")["accepted"], 5)
+
     def test_redis_unreachable_exits_1(self):
         port = harness.free_port()   # nothing listens there
         url = f"redis://127.0.0.1:{port}"
