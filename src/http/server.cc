@@ -243,6 +243,11 @@ class Worker {
                     asio::redirect_error(asio::use_awaitable, ec));
                 if (ec) break;
                 buffer.commit(n);
+                // The drain may have closed this idle socket after the
+                // bytes came in but before this coroutine ran again: the
+                // request was not taken in, so it is not answered either
+                // (and not queued, so the client may safely retry it).
+                if (shared_.draining) break;
             }
             state.busy = true;
             stream.expires_after(settings.request_timeout);
