@@ -15,6 +15,7 @@ is printed, which is usually where the cause is.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import http.client
 import json
@@ -883,6 +884,25 @@ class DripTestCase(unittest.TestCase):
         got = [item["loc"] for item in detail]
         for loc in locs:
             self.assertIn(list(loc), got, f"422 does not name {loc}: {body}")
+
+    def prequeue(self, n, queue="test"):
+        """n messages queued with `drip enqueue` into self.redis (a bucket
+        of capacity 100000); returns their seqs."""
+        cp = self.drip.enqueue(self.redis, [message(i) for i in range(n)],
+                               queue=queue, capacity=100000)
+        seqs = [json.loads(ln)["seq"] for ln in cp.stdout.splitlines()]
+        self.assertEqual(len(seqs), n)
+        return seqs
+
+    def assertExactlyOnce(self, lines, seqs, what=""):
+        """Every seq of `seqs` in the log lines once, and no other."""
+        got = collections.Counter(ln["seq"] for ln in lines)
+        dups = sorted(s for s, k in got.items() if k > 1)
+        missing = sorted(set(seqs) - set(got))
+        extra = sorted(set(got) - set(seqs))
+        self.assertEqual((dups[:20], missing[:20], extra[:20]), ([], [], []),
+                         f"{len(dups)} duplicated, {len(missing)} missing, "
+                         f"{len(extra)} unknown seqs {what}")
 
     def assertRateTimes(self, times, rate, windows=(0.01, 0.1, 1.0),
                         tolerance=0.02, what="log"):

@@ -3,8 +3,6 @@
 """Crashes and clean stops: kill -9 loses and duplicates nothing; SIGTERM
 exits 0 and leaves unstarted messages in the bucket."""
 
-import collections
-import json
 import os
 import random
 import signal
@@ -21,22 +19,6 @@ class CrashTest(harness.DripTestCase):
     def setUp(self):
         super().setUp()
         self.redis = self.start_redis()
-
-    def prequeue(self, n):
-        cp = self.drip.enqueue(self.redis, [message(i) for i in range(n)],
-                               capacity=100000)
-        seqs = [json.loads(ln)["seq"] for ln in cp.stdout.splitlines()]
-        self.assertEqual(len(seqs), n)
-        return seqs
-
-    def assertExactlyOnce(self, lines, seqs):
-        got = collections.Counter(ln["seq"] for ln in lines)
-        dups = sorted(s for s, k in got.items() if k > 1)
-        missing = sorted(set(seqs) - set(got))
-        extra = sorted(set(got) - set(seqs))
-        self.assertEqual((dups[:20], missing[:20], extra[:20]), ([], [], []),
-                         f"{len(dups)} duplicated, {len(missing)} missing, "
-                         f"{len(extra)} unknown seqs")
 
     def test_kill_9_five_times(self):
         n, rate = 3000, 1000

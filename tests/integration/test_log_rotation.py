@@ -4,8 +4,6 @@
 on SIGHUP after logrotate renamed the file, and exactly-once across
 rotations when the consumer is killed -9."""
 
-import collections
-import json
 import os
 import random
 import re
@@ -17,7 +15,6 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import message  # noqa: E402
 
 # A consumer hands its records to the log about every 10 ms (kHandOffEvery
 # in src/consume/consumer.cc), one append per hand-off: every record of one
@@ -97,13 +94,6 @@ class LogRotationTest(harness.DripTestCase):
         super().setUp()
         self.redis = self.start_redis()
 
-    def prequeue(self, n):
-        cp = self.drip.enqueue(self.redis, [message(i) for i in range(n)],
-                               capacity=100000)
-        seqs = [json.loads(ln)["seq"] for ln in cp.stdout.splitlines()]
-        self.assertEqual(len(seqs), n)
-        return seqs
-
     def wait_processed(self, n, timeout, procs=(), what=""):
         """Until Redis counts n messages processed (its counter moves only
         after a record is in the log) and none is waiting or held."""
@@ -121,15 +111,6 @@ class LogRotationTest(harness.DripTestCase):
         except AssertionError as exc:
             raise AssertionError(f"{exc}; stats: "
                                  f"{self.drip.stats(self.redis)}") from None
-
-    def assertExactlyOnce(self, lines, seqs, what=""):
-        got = collections.Counter(ln["seq"] for ln in lines)
-        dups = sorted(s for s, k in got.items() if k > 1)
-        missing = sorted(set(seqs) - set(got))
-        extra = sorted(set(got) - set(seqs))
-        self.assertEqual((dups[:20], missing[:20], extra[:20]), ([], [], []),
-                         f"{len(dups)} duplicated, {len(missing)} missing, "
-                         f"{len(extra)} unknown seqs {what}")
 
     def describe(self, files):
         return "; ".join(

@@ -6,7 +6,6 @@ rate change through `drip configure`, several consumers sharing one rate
 
 import collections
 import concurrent.futures
-import json
 import os
 import sys
 import threading
@@ -47,13 +46,6 @@ class ScaleTest(harness.DripTestCase):
     def setUp(self):
         super().setUp()
         self.redis = self.start_redis()
-
-    def prequeue(self, n, queue="test"):
-        cp = self.drip.enqueue(self.redis, [message(i) for i in range(n)],
-                               queue=queue, capacity=100000)
-        seqs = [json.loads(ln)["seq"] for ln in cp.stdout.splitlines()]
-        self.assertEqual(len(seqs), n)
-        return seqs
 
     def configure(self, *args, queue="test"):
         return self.drip.run("configure", "--redis-url", self.redis.url,
