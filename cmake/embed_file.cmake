@@ -16,7 +16,19 @@ foreach(var INPUT OUTPUT FUNCTION)
   endif()
 endforeach()
 
-file(READ "${INPUT}" hex HEX)
+# A comment "/* @include NAME */" stands for the file NAME beside INPUT:
+# code that several pages share is kept once.
+file(READ "${INPUT}" text)
+get_filename_component(dir "${INPUT}" DIRECTORY)
+string(REGEX MATCHALL "/\\* @include [A-Za-z0-9_.-]+ \\*/" markers "${text}")
+foreach(marker IN LISTS markers)
+  string(REGEX REPLACE "/\\* @include ([A-Za-z0-9_.-]+) \\*/" "\\1"
+         included "${marker}")
+  file(READ "${dir}/${included}" content)
+  string(REPLACE "${marker}" "${content}" text "${text}")
+endforeach()
+file(WRITE "${OUTPUT}.expanded" "${text}")
+file(READ "${OUTPUT}.expanded" hex HEX)
 string(LENGTH "${hex}" hex_length)
 if(hex_length EQUAL 0)
   message(FATAL_ERROR "embed_file.cmake: ${INPUT} is empty")
