@@ -238,19 +238,6 @@ void Settlement::Append(Settlement&& more) {
     for (auto& entry : more.dead) dead.push_back(std::move(entry));
 }
 
-boost::asio::awaitable<Result<int64_t>> Bucket::Ack(
-    const std::vector<int64_t>& seqs) {
-    redis::Command call = Call();
-    call.Arg(static_cast<int64_t>(seqs.size()));
-    for (const int64_t seq : seqs) call.Arg(seq);
-    call.Arg(0).Arg(0);
-    auto reply = co_await connection_.Eval(SettleScript(), 1, call);
-    if (!reply) co_return reply.error();
-    const auto view = reply.value().View();
-    if (view.Size() != 3) co_return BadReply("settle", view);
-    co_return IntegerAt(view, 0);
-}
-
 boost::asio::awaitable<Result<void>> Bucket::Settle(
     const Settlement& settlement) {
     redis::Command call = Call();

@@ -133,10 +133,6 @@ class Bucket {
                                                Micros lookahead,
                                                std::chrono::milliseconds lease);
 
-    // Forgets recorded messages; returns how many were still held.
-    boost::asio::awaitable<Result<int64_t>> Ack(
-        const std::vector<int64_t>& seqs);
-
     // Acknowledges, retries and dead-letters held messages in one step.
     boost::asio::awaitable<Result<void>> Settle(const Settlement& settlement);
 

@@ -131,10 +131,6 @@ void AppendRecord(std::string& out, std::string_view queue_json,
     out += "}\n";
 }
 
-int64_t RecordSeq(std::string_view line) {
-    return IntegerAfter(line, kSeqField).value_or(-1);
-}
-
 std::optional<std::pair<int64_t, RecordedAttempt>> ParseRecordTail(
     std::string_view line) {
     // The string fields before "attempt" are JSON literals, whose quotes
@@ -292,14 +288,6 @@ Result<std::unordered_map<int64_t, RecordedAttempt>> ProcessedLog::LastRecords(
         }
     }
     return records;
-}
-
-Result<std::unordered_set<int64_t>> ProcessedLog::LastSeqs(size_t count) const {
-    auto records = LastRecords(count);
-    if (!records) return records.error();
-    std::unordered_set<int64_t> seqs;
-    for (const auto& [seq, attempt] : records.value()) seqs.insert(seq);
-    return seqs;
 }
 
 }  // namespace drip::consume

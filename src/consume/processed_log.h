@@ -12,7 +12,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 
 #include "bucket/message.h"
@@ -32,9 +31,6 @@ enum class Outcome { kProcessed, kFailed, kDead };
 void AppendRecord(std::string& out, std::string_view queue_json,
                   const bucket::StoredMessage& message, Micros started,
                   Outcome outcome, const DeliveryAnswer* answer = nullptr);
-
-// The seq of a record line, or -1 when the line is not a record.
-int64_t RecordSeq(std::string_view line);
 
 // What a record says about one attempt of its message.
 struct RecordedAttempt {
@@ -81,11 +77,9 @@ class ProcessedLog {
     // right after it process its last messages again.
     Result<void> Reopen();
 
-    // The seqs of the last `count` records, in PATH and, when PATH holds
-    // fewer, in PATH.1 and on, up to the files kept.
-    Result<std::unordered_set<int64_t>> LastSeqs(size_t count) const;
-
-    // The last `count` records as seq -> the latest attempt recorded.
+    // The last `count` records as seq -> the latest attempt recorded: in
+    // PATH and, when PATH holds fewer, in PATH.1 and on, up to the files
+    // kept.
     Result<std::unordered_map<int64_t, RecordedAttempt>> LastRecords(
         size_t count) const;
 
