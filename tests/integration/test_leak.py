@@ -6,6 +6,7 @@ one rate shared by several consumers."""
 import collections
 import json
 import os
+import re
 import sys
 import time
 
@@ -49,14 +50,25 @@ class LeakTest(harness.DripTestCase):
         self.assertEqual(sorted(ln["seq"] for ln in lines), sorted(seqs))
         times = [harness.parse_ts(ln["ts"]) for ln in lines]
         self.assertEqual(times, sorted(times), "log lines out of ts order")
-        self.assertRateTimes(times, rate, windows=(0.01, 0.1, 1.0),
-                             what=f"{n} messages at {rate}/s")
+        self.assertEqual(c.stop(), 0)
+        # A runner descheduled past a slot leaves it empty (no catching up
+        # with a burst) and counts it: the schedule holds the rate when the
+        # slots it left empty are counted, the starts alone a little less.
+        found = re.findall(r"missed_slots=(\d+)", c.stderr())
+        missed = int(found[-1]) if found else 0
+        self.assertLessEqual(missed, n // 20, "more than 5% of slots missed")
+        slots = (n + missed - 1) / (times[-1] - times[0])
+        self.assertLessEqual(abs(slots - rate), 0.02 * rate,
+                             f"{n} starts and {missed} missed slots at "
+                             f"{slots:.2f} slots/s, want {rate}/s +-2%")
+        self.assertLessEqual(harness.achieved_rate(times), rate * 1.02)
+        self.assertWindows(times, rate, (0.01, 0.1, 1.0),
+                           what=f"{n} messages at {rate}/s")
         for ln in lines:
             self.assertTrue(LOG_FIELDS <= set(ln), ln)
             self.assertEqual(ln["status"], "processed")
             self.assertEqual(ln["attempt"], 1)
             self.assertEqual(ln["queue"], "test")
-        self.assertEqual(c.stop(), 0)
         st = self.drip.stats(self.redis)
         self.assertEqual((st["depth"], st["in_flight"], st["processed"]),
                          (0, 0, n))
