@@ -40,6 +40,40 @@ struct SlotGrant {
 // slots missed stay empty, which is what the downstream saw anyway.
 bool SlotMissed(Micros slot, double interval_us, Micros now);
 
+// How long before a slot the runner stops sleeping and starts spinning.
+//
+// A sleeping thread wakes up late, and how late depends on the machine: a
+// few microseconds on an idle bare-metal core, but on a virtual machine
+// whose idle vCPU the host has descheduled, one wake-up in a hundred can be
+// a millisecond or more late. A wake-up later than the margin plus one
+// interval misses its slot, which the rate never gets back. So the margin
+// follows the wake-ups seen: it jumps to cover the latest overshoot at
+// once, then shrinks slowly back toward the floor, spending CPU on
+// spinning only where the machine makes it necessary.
+//
+// Spinning is also capped at one interval of the bucket: every slot of the
+// bucket costs at most that much spinning, so all the consumers of a bucket
+// together spin at most one core whatever their number. Without the cap,
+// eight consumers on two cores each spin toward every one of their slots
+// and take the cores from one another, missing more slots than the margin
+// saves.
+class WakeMargin {
+  public:
+    static constexpr Micros kFloor{250};
+    static constexpr Micros kCeiling{5'000};
+
+    // For a bucket whose slots are `interval_us` apart.
+    Micros Get(double interval_us) const;
+
+    // How late a timed wait returned, after its deadline.
+    void Overslept(Micros late);
+
+  private:
+    // In fractions of a microsecond, so that the slow shrinking does not
+    // stop short of the floor.
+    double margin_us_ = static_cast<double>(kFloor.count());
+};
+
 // Whole seconds until a place frees up in a full bucket: the messages ahead
 // of the one refused, beyond capacity, leak at `leak_rate` per second.
 // At least 1, as Retry-After needs a positive delay.

@@ -57,5 +57,52 @@ TEST(RetryAfterTest, CountsTheMessagesThatMustLeakFirst) {
     EXPECT_EQ(RetryAfterSeconds(5, 5, 1, 0.0), 1);
 }
 
+// Slots far enough apart that the cap on spinning is out of the way.
+constexpr double kSlow = 1e6;
+
+TEST(WakeMarginTest, StartsAtTheFloor) {
+    EXPECT_EQ(WakeMargin().Get(kSlow), WakeMargin::kFloor);
+}
+
+TEST(WakeMarginTest, ShortOvershootsLeaveTheFloor) {
+    WakeMargin margin;
+    for (int i = 0; i < 1000; ++i) margin.Overslept(Micros(40));
+    EXPECT_EQ(margin.Get(kSlow), WakeMargin::kFloor);
+}
+
+TEST(WakeMarginTest, CoversALateWakeUpAtOnce) {
+    WakeMargin margin;
+    margin.Overslept(Micros(2'000));
+    EXPECT_GT(margin.Get(kSlow), Micros(2'000));
+    EXPECT_LE(margin.Get(kSlow), WakeMargin::kCeiling);
+}
+
+TEST(WakeMarginTest, NeverAboveTheCeiling) {
+    WakeMargin margin;
+    margin.Overslept(Micros(60'000'000));
+    EXPECT_EQ(margin.Get(kSlow), WakeMargin::kCeiling);
+}
+
+TEST(WakeMarginTest, SpinsAtMostOneIntervalAboveTheFloor) {
+    WakeMargin margin;
+    margin.Overslept(Micros(4'000));
+    EXPECT_EQ(margin.Get(2'000.0), Micros(2'000));  // 500/s
+    EXPECT_EQ(margin.Get(100.0), WakeMargin::kFloor);  // 10,000/s
+    EXPECT_GT(margin.Get(kSlow), Micros(4'000));
+}
+
+TEST(WakeMarginTest, ShrinksSlowlyBackToTheFloor) {
+    WakeMargin margin;
+    margin.Overslept(Micros(3'000));
+    const Micros high = margin.Get(kSlow);
+    for (int i = 0; i < 100; ++i) margin.Overslept(Micros(10));
+    // After a hundred quick wake-ups most of the margin is still there...
+    EXPECT_GT(margin.Get(kSlow), high * 9 / 10);
+    for (int i = 0; i < 50'000; ++i) margin.Overslept(Micros(10));
+    // ...and after many it is back near the floor.
+    EXPECT_LT(margin.Get(kSlow), WakeMargin::kFloor + Micros(20));
+    EXPECT_GE(margin.Get(kSlow), WakeMargin::kFloor);
+}
+
 }  // namespace
 }  // namespace drip::bucket

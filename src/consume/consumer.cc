@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -30,6 +29,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "bucket/bucket.h"
+#include "bucket/leak_schedule.h"
 #include "common/json_writer.h"
 #include "consume/delivery.h"
 #include "consume/leak_metrics.h"
@@ -51,12 +51,6 @@ constexpr Micros kLookahead{50'000};
 constexpr int64_t kMaxBatch = 512;
 // How often an empty bucket is asked again for work.
 constexpr milliseconds kEmptyPoll{5};
-// Waits shorter than this are spun rather than slept: a sleeping thread
-// wakes up tens to hundreds of microseconds late on a busy machine, and a
-// wake-up later than one interval is a stall that the rate never gets
-// back. The price is CPU: at 1,000/s the runner spins a quarter of the
-// time, from about 4,000/s all of it.
-constexpr Micros kSpin{250};
 // Records go to the writer at least this often, and whenever this many
 // bytes are waiting. Each hand-off ends in one ack script; Redis's fixed
 // cost per script call is what makes more frequent hand-offs expensive.
@@ -366,11 +360,12 @@ class Consumer {
             asio::redirect_error(asio::use_awaitable, ec));
     }
 
-    // The local time of the last slot waiting, or nullopt when none waits.
-    std::optional<Micros> LastReadySlot() {
-        std::lock_guard lock(mutex_);
-        if (ready_.empty()) return std::nullopt;
-        return LocalTime(ready_.back().slot);
+    // The local time of the last slot handed to the runner, or nullopt
+    // before the first. A slot in the past means none waits.
+    std::optional<Micros> LastReadySlot() const {
+        const int64_t last = last_ready_slot_us_.load();
+        if (last == 0) return std::nullopt;
+        return LocalTime(Micros(last));
     }
 
     asio::awaitable<void> Taker() {
@@ -433,6 +428,7 @@ class Consumer {
                          taken.slots.interval_us,
                          std::move(taken.messages[i])});
                 }
+                last_ready_slot_us_ = ready_.back().slot.count();
             }
             ready_cv_.notify_one();
         }
@@ -443,6 +439,10 @@ class Consumer {
         std::string records;
         bucket::Settlement recorded;  // the seqs of `records`, in order
         std::vector<int64_t> missed;  // to go back to the bucket
+        // Messages started, freed on the io thread: a free on the runner
+        // of memory the io thread allocated can wait for the io thread's
+        // allocator lock, and a runner that waits misses slots.
+        std::vector<std::string> spent;
         Micros handed_off_at{0};
         // Waits and gaps for /metrics, handed over less often than the
         // records: each hand-off of them costs Redis a script call.
@@ -459,10 +459,16 @@ class Consumer {
         ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), -10);
         Done done;
         done.handed_off_at = WallNow();
+        done.records = SpareBuffer();
+        // The runner's share of ready_: taken over a whole batch at a time,
+        // so that the lock is not taken for every message.
+        std::vector<Ready> batch;
+        size_t batch_next = 0;
         std::optional<Ready> next;
+        bucket::WakeMargin wake_margin;
         while (!stopping_) {
             if (!next) {
-                next = TakeReady();
+                next = TakeReady(batch, batch_next);
                 if (!next) {
                     HandOff(done);
                     continue;
@@ -470,11 +476,26 @@ class Consumer {
             }
             const Micros slot = LocalTime(next->slot);
             Micros now = WallNow();
-            if (slot - now > kSpin) {
+            // Waits shorter than the margin are spun rather than slept
+            // (see WakeMargin). The price is CPU: on a machine that wakes
+            // threads late, a bucket's runners together spin up to a core.
+            if (const Micros margin = wake_margin.Get(next->interval_us);
+                slot - now > margin) {
                 if (slot - now > Micros(1000)) HandOff(done);
-                std::unique_lock lock(mutex_);
-                ready_cv_.wait_for(lock, slot - WallNow() - kSpin,
-                                   [this] { return stopping_.load(); });
+                const Micros wake_at = slot - margin;
+                bool stopped = false;
+                {
+                    std::unique_lock lock(mutex_);
+                    stopped = ready_cv_.wait_for(
+                        lock, wake_at - WallNow(),
+                        [this] { return stopping_.load(); });
+                }
+                // A wait cut short (by a stop) says nothing of how late
+                // this machine wakes threads.
+                if (const Micros late = WallNow() - wake_at;
+                    !stopped && late >= Micros(0)) {
+                    wake_margin.Overslept(late);
+                }
                 continue;
             }
             while (now < slot) now = WallNow();
@@ -505,34 +526,47 @@ class Consumer {
                     Record(next->stored, now, done);
                 }
             }
+            done.spent.push_back(std::move(next->stored));
             next.reset();
             if (done.records.size() >= kHandOffBytes ||
                 now - done.handed_off_at >= kHandOffEvery) {
                 HandOff(done);
             }
         }
-        if (next) {
-            // Not started: it goes back with the rest.
+        {
+            // Not started: they go back with the rest, in slot order.
+            std::vector<Ready> unstarted;
+            if (next) unstarted.push_back(std::move(*next));
+            for (; batch_next < batch.size(); ++batch_next) {
+                unstarted.push_back(std::move(batch[batch_next]));
+            }
             std::lock_guard lock(mutex_);
-            ready_.push_front(std::move(*next));
+            ready_.insert(ready_.begin(),
+                          std::make_move_iterator(unstarted.begin()),
+                          std::make_move_iterator(unstarted.end()));
         }
         HandOff(done, /*last=*/true);
     }
 
     // The next message waiting, after at most a short wait; asks the taker
     // for more when little is left.
-    std::optional<Ready> TakeReady() {
-        std::unique_lock lock(mutex_);
-        ready_cv_.wait_for(lock, milliseconds(50), [this] {
-            return stopping_.load() || !ready_.empty();
-        });
-        if (ready_.empty() || stopping_) return std::nullopt;
-        Ready ready = std::move(ready_.front());
-        ready_.pop_front();
-        const bool running_low =
-            ready_.empty() ||
-            LocalTime(ready_.back().slot) < WallNow() + kLookahead / 2;
-        lock.unlock();
+    std::optional<Ready> TakeReady(std::vector<Ready>& batch,
+                                   size_t& batch_next) {
+        if (batch_next == batch.size()) {
+            std::unique_lock lock(mutex_);
+            ready_cv_.wait_for(lock, milliseconds(50), [this] {
+                return stopping_.load() || !ready_.empty();
+            });
+            if (ready_.empty() || stopping_) return std::nullopt;
+            // What is left in `batch` was moved from; swapping gives its
+            // room back to the taker, so neither side allocates.
+            batch.clear();
+            batch.swap(ready_);
+            batch_next = 0;
+        }
+        Ready ready = std::move(batch[batch_next++]);
+        const auto last = LastReadySlot();
+        const bool running_low = !last || *last < WallNow() + kLookahead / 2;
         if (running_low && !taker_poked_.exchange(true)) {
             asio::post(io_, [this] {
                 taker_poked_ = false;
@@ -680,14 +714,40 @@ class Consumer {
         if (done.records.empty() && done.missed.empty()) return;
         asio::post(io_, [this, r = std::move(done.records),
                          s = std::move(done.recorded),
-                         m = std::move(done.missed)]() mutable {
+                         m = std::move(done.missed),
+                         spent = std::move(done.spent)]() mutable {
             if (!r.empty()) Write(r, std::move(s));
+            ReturnBuffer(std::move(r));
             if (!m.empty())
                 asio::co_spawn(io_, Return(std::move(m)), asio::detached);
         });
-        done.records.clear();
+        done.records = SpareBuffer();
         done.recorded = {};
         done.missed.clear();
+        done.spent.clear();
+    }
+
+    // Record buffers go back and forth between the threads rather than
+    // being allocated afresh: a fresh buffer is fresh pages, and a page
+    // fault on the runner is a late start.
+    std::string SpareBuffer() {
+        std::lock_guard lock(spare_mutex_);
+        if (spare_buffers_.empty()) {
+            std::string buffer;
+            buffer.reserve(kHandOffBytes + 4096);
+            return buffer;
+        }
+        std::string buffer = std::move(spare_buffers_.back());
+        spare_buffers_.pop_back();
+        return buffer;
+    }
+
+    void ReturnBuffer(std::string buffer) {
+        buffer.clear();
+        std::lock_guard lock(spare_mutex_);
+        if (spare_buffers_.size() < 4) {
+            spare_buffers_.push_back(std::move(buffer));
+        }
     }
 
     // On the io thread: a record is done once it is in the log; only then
@@ -844,7 +904,11 @@ class Consumer {
 
     std::mutex mutex_;
     std::condition_variable ready_cv_;
-    std::deque<Ready> ready_;  // Guarded by mutex_
+    std::vector<Ready> ready_;  // Guarded by mutex_
+    // The Redis time of the last slot the taker added to ready_.
+    std::atomic<int64_t> last_ready_slot_us_{0};
+    std::mutex spare_mutex_;
+    std::vector<std::string> spare_buffers_;  // Guarded by spare_mutex_
     std::atomic<bool> stopping_{false};
     std::atomic<bool> taker_poked_{false};
     std::atomic<int64_t> offset_us_{0};
