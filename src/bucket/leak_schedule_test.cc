@@ -86,7 +86,7 @@ TEST(WakeMarginTest, NeverAboveTheCeiling) {
 TEST(WakeMarginTest, SpinsAtMostOneIntervalAboveTheFloor) {
     WakeMargin margin;
     margin.Overslept(Micros(4'000));
-    EXPECT_EQ(margin.Get(2'000.0), Micros(2'000));  // 500/s
+    EXPECT_EQ(margin.Get(2'000.0), Micros(2'000));     // 500/s
     EXPECT_EQ(margin.Get(100.0), WakeMargin::kFloor);  // 10,000/s
     EXPECT_GT(margin.Get(kSlow), Micros(4'000));
 }

@@ -486,9 +486,9 @@ class Consumer {
                 bool stopped = false;
                 {
                     std::unique_lock lock(mutex_);
-                    stopped = ready_cv_.wait_for(
-                        lock, wake_at - WallNow(),
-                        [this] { return stopping_.load(); });
+                    stopped =
+                        ready_cv_.wait_for(lock, wake_at - WallNow(),
+                                           [this] { return stopping_.load(); });
                 }
                 // A wait cut short (by a stop) says nothing of how late
                 // this machine wakes threads.
@@ -712,15 +712,15 @@ class Consumer {
             done.observed = LeakObservations();
         }
         if (done.records.empty() && done.missed.empty()) return;
-        asio::post(io_, [this, r = std::move(done.records),
-                         s = std::move(done.recorded),
-                         m = std::move(done.missed),
-                         spent = std::move(done.spent)]() mutable {
-            if (!r.empty()) Write(r, std::move(s));
-            ReturnBuffer(std::move(r));
-            if (!m.empty())
-                asio::co_spawn(io_, Return(std::move(m)), asio::detached);
-        });
+        asio::post(
+            io_, [this, r = std::move(done.records),
+                  s = std::move(done.recorded), m = std::move(done.missed),
+                  spent = std::move(done.spent)]() mutable {
+                if (!r.empty()) Write(r, std::move(s));
+                ReturnBuffer(std::move(r));
+                if (!m.empty())
+                    asio::co_spawn(io_, Return(std::move(m)), asio::detached);
+            });
         done.records = SpareBuffer();
         done.recorded = {};
         done.missed.clear();
