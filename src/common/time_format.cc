@@ -3,6 +3,7 @@
 
 #include "common/time_format.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace drip {
@@ -16,11 +17,15 @@ void AppendIsoTime(std::string& out, Micros since_epoch) {
     const auto minutes = floor<std::chrono::minutes>(in_day - hours);
     const auto seconds = floor<std::chrono::seconds>(in_day - hours - minutes);
     const auto micros = in_day - hours - minutes - seconds;
-    fmt::format_to(
-        std::back_inserter(out), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-        static_cast<unsigned>(date.day()), hours.count(), minutes.count(),
-        seconds.count(), micros.count());
+    // Compiled: every record carries two of these, and at 50,000 records
+    // a second parsing the format string each time is a measurable part of
+    // the runner's time between slots.
+    fmt::format_to(std::back_inserter(out),
+                   FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z"),
+                   static_cast<int>(date.year()),
+                   static_cast<unsigned>(date.month()),
+                   static_cast<unsigned>(date.day()), hours.count(),
+                   minutes.count(), seconds.count(), micros.count());
 }
 
 std::string IsoTime(Micros since_epoch) {

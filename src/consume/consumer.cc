@@ -518,12 +518,19 @@ class Consumer {
                 }
                 if (missed) ++missed_;
                 if (busy) ++busy_slots_;
+            } else if (const auto message = bucket::ParseStored(next->stored);
+                       !message) {
+                // Only drip writes these lists; a malformed entry is a bug
+                // or a foreign writer, and is dropped rather than retried
+                // forever.
+                spdlog::error("dropping malformed message stored={:.80}",
+                              next->stored);
             } else {
-                Observe(*next, now, done);
+                Observe(*next, *message, now, done);
                 if (delivery_) {
                     StartDelivery(std::move(next->stored), now);
                 } else {
-                    Record(next->stored, now, done);
+                    Record(*message, now, done);
                 }
             }
             done.spent.push_back(std::move(next->stored));
@@ -576,25 +583,18 @@ class Consumer {
         return ready;
     }
 
-    void Record(const std::string& stored, Micros started, Done& done) {
-        const auto message = bucket::ParseStored(stored);
-        if (!message) {
-            // Only drip writes these lists; a malformed entry is a bug or
-            // a foreign writer, and is dropped rather than retried forever.
-            spdlog::error("dropping malformed message stored={:.80}", stored);
-            return;
-        }
-        AppendRecord(done.records, queue_json_, *message, started,
+    void Record(const bucket::StoredMessage& message, Micros started,
+                Done& done) {
+        AppendRecord(done.records, queue_json_, message, started,
                      Outcome::kProcessed);
-        done.recorded.acks.push_back(message->seq);
+        done.recorded.acks.push_back(message.seq);
     }
 
     // On the runner thread: the message's wait, and the gap since the
     // previous start when that one had the slot just before (with several
     // consumers, the slot before may have been another's).
-    void Observe(const Ready& ready, Micros started, Done& done) {
-        const auto message = bucket::ParseStored(ready.stored);
-        if (!message) return;
+    void Observe(const Ready& ready, const bucket::StoredMessage& message,
+                 Micros started, Done& done) {
         std::optional<Micros> gap;
         const double slot_step =
             static_cast<double>((ready.slot - previous_slot_).count());
@@ -604,7 +604,7 @@ class Consumer {
         }
         previous_slot_ = ready.slot;
         previous_start_ = started;
-        done.observed.Add(started - Micros(message->enqueued_us), gap);
+        done.observed.Add(started - Micros(message.enqueued_us), gap);
     }
 
     asio::awaitable<void> FlushObservations(LeakObservations observed) {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "common/json_writer.h"
@@ -107,15 +108,18 @@ void AppendRecord(std::string& out, std::string_view queue_json,
         static_cast<double>(started.count() - message.enqueued_us) / 1000.0;
     out += R"({"ts": ")";
     AppendIsoTime(out, started);
+    // Compiled formats: the runner formats every record between two slots.
     fmt::format_to(std::back_inserter(out),
-                   R"(", "queue": {}, "seq": {}, "id": {}, )"
-                   R"("job_priority": {}, "job_type": {}, )"
-                   R"("job_publisher": {}, "data": {}, "enqueued_at": ")",
+                   FMT_COMPILE(R"(", "queue": {}, "seq": {}, "id": {}, )"
+                               R"("job_priority": {}, "job_type": {}, )"
+                               R"("job_publisher": {}, "data": {}, )"
+                               R"("enqueued_at": ")"),
                    queue_json, message.seq, message.id, message.job_priority,
                    message.job_type, message.publisher_json, message.data_json);
     AppendIsoTime(out, Micros(message.enqueued_us));
     fmt::format_to(std::back_inserter(out),
-                   R"(", "waited_ms": {:.1f}, "attempt": {}, "status": "{}")",
+                   FMT_COMPILE(R"(", "waited_ms": {:.1f}, "attempt": {}, )"
+                               R"("status": "{}")"),
                    waited_ms, message.attempt, OutcomeName(outcome));
     if (answer != nullptr) {
         if (answer->status == 0) {
