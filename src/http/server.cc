@@ -255,23 +255,7 @@ class Worker {
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(kHeaderLimit);
             parser.body_limit(settings.max_body_bytes);
-            co_await bhttp::async_read_header(
-                stream, buffer, parser,
-                asio::redirect_error(asio::use_awaitable, ec));
-            if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
-                // curl sends Expect for bodies over 1 KiB and would
-                // otherwise wait a second before sending the body.
-                bhttp::response<bhttp::empty_body> proceed(
-                    bhttp::status::continue_, parser.get().version());
-                co_await bhttp::async_write(
-                    stream, proceed,
-                    asio::redirect_error(asio::use_awaitable, ec));
-            }
-            if (!ec) {
-                co_await bhttp::async_read(
-                    stream, buffer, parser,
-                    asio::redirect_error(asio::use_awaitable, ec));
-            }
+            co_await ReadRequest(stream, buffer, parser, ec);
             if (ec) {
                 auto refusal = RefusalFor(ec);
                 const auto target = parser.get().target();
@@ -292,15 +276,61 @@ class Worker {
             auto request = parser.release();
             Response response = co_await api_.Handle(request);
             const bool keep_alive = request.keep_alive() && !shared_.draining;
-            response.keep_alive(keep_alive);
-            response.prepare_payload();
-            co_await bhttp::async_write(
-                stream, response,
+            Serialize(response, keep_alive, request.version(), output);
+            co_await asio::async_write(
+                stream, asio::buffer(output),
                 asio::redirect_error(asio::use_awaitable, ec));
             if (ec || !keep_alive) break;
         }
         error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    // Reads one request into `parser`, parsing what `buffer` already holds
+    // before reading more: a request that arrived whole (the common case,
+    // and every pipelined one after the first) is parsed with no I/O and no
+    // trip through the scheduler, where Beast's async_read_header and
+    // async_read would each complete through one.
+    static asio::awaitable<void> ReadRequest(
+        beast::tcp_stream& stream, beast::flat_buffer& buffer,
+        bhttp::request_parser<bhttp::string_body>& parser, error_code& ec) {
+        parser.eager(true);
+        bool answered_expect = false;
+        for (;;) {
+            if (buffer.size() > 0) {
+                const size_t used = parser.put(buffer.data(), ec);
+                buffer.consume(used);
+                if (ec && ec != bhttp::error::need_more) co_return;
+                ec = {};
+                if (parser.is_done()) co_return;
+                if (parser.is_header_done() && !answered_expect &&
+                    parser.get()[bhttp::field::expect] == "100-continue") {
+                    // curl sends Expect for bodies over 1 KiB and would
+                    // otherwise wait a second before sending the body.
+                    answered_expect = true;
+                    bhttp::response<bhttp::empty_body> proceed(
+                        bhttp::status::continue_, parser.get().version());
+                    co_await bhttp::async_write(
+                        stream, proceed,
+                        asio::redirect_error(asio::use_awaitable, ec));
+                    if (ec) co_return;
+                }
+                // A partial token stays in the buffer: the parser consumed
+                // nothing and needs more bytes behind it.
+            }
+            const size_t n = co_await stream.async_read_some(
+                buffer.prepare(beast::read_size(buffer, 65536)),
+                asio::redirect_error(asio::use_awaitable, ec));
+            buffer.commit(n);
+            if (ec == asio::error::eof) {
+                // As Beast's own read reports it: a client gone between
+                // requests, or in the middle of one.
+                ec = parser.got_some() ? bhttp::error::partial_message
+                                       : bhttp::error::end_of_stream;
+                co_return;
+            }
+            if (ec) co_return;
+        }
     }
 
     // Writes `response` as HTTP/1.1 bytes into `out`. Beast's serializer

@@ -257,6 +257,93 @@ class FaultsTest(harness.DripTestCase):
                              f"{[round(x, 3) for x in took]}")
         self.assertTrue(s.alive(), s.stderr())
 
+    # ------------------------------------------------------------------
+    # How requests arrive: serve parses what it has before reading more
+
+    def _answers(self, sock, count, timeout=5.0):
+        """Reads `count` answers from one connection: [(status, body)]."""
+        sock.settimeout(timeout)
+        buf, out = b"", []
+        deadline = time.monotonic() + timeout
+        while len(out) < count and time.monotonic() < deadline:
+            head, sep, rest = buf.partition(b"\r\n\r\n")
+            if sep:
+                n = int(_headers(head).get("content-length", "0"))
+                if len(rest) >= n:
+                    status = int(head.split(b"\r\n", 1)[0].split()[1])
+                    out.append((status, rest[:n]))
+                    buf = rest[n:]
+                    continue
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return out
+
+    def test_pipelined_requests_answered_in_order(self):
+        s = self.drip.serve(self.redis)
+        one = lambda i: post_request(json.dumps(message(i)).encode()).replace(
+            b"Connection: close\r\n", b"")
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        self.addCleanup(sock.close)
+        # Five requests in one write, then five more split mid-request.
+        data = b"".join(one(i) for i in range(5))
+        sock.sendall(data)
+        more = b"".join(one(i) for i in range(5, 10))
+        sock.sendall(more[:len(more) // 2 + 3])
+        time.sleep(0.05)
+        sock.sendall(more[len(more) // 2 + 3:])
+        answers = self._answers(sock, 10)
+        self.assertEqual([a[0] for a in answers], [202] * 10, answers)
+        seqs = [json.loads(a[1])["seq"] for a in answers]
+        self.assertEqual(seqs, sorted(seqs), "answers out of request order")
+        self.assertEqual(len(set(seqs)), 10)
+        self.assertEqual(s.stats()["depth"], 10)
+
+    def test_request_dribbled_byte_by_byte(self):
+        s = self.drip.serve(self.redis)
+        data = post_request(json.dumps(message(1)).encode())
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        self.addCleanup(sock.close)
+        for k in range(len(data)):
+            sock.send(data[k:k + 1])
+            if k % 16 == 0:
+                time.sleep(0.002)
+        answers = self._answers(sock, 1)
+        self.assertEqual(answers[0][0], 202, answers)
+        self.assertEqual(s.stats()["depth"], 1)
+
+    def test_expect_100_continue(self):
+        s = self.drip.serve(self.redis)
+        body = json.dumps(message(1, data="x" * 2000)).encode()
+        head, _, _ = post_request(body, b"Expect: 100-continue\r\n"
+                                  ).partition(b"\r\n\r\n")
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        self.addCleanup(sock.close)
+        sock.sendall(head + b"\r\n\r\n")
+        first = self._answers(sock, 1)
+        self.assertEqual(first[0][0], 100, first)
+        sock.sendall(body)
+        answers = self._answers(sock, 1)
+        self.assertEqual(answers[0][0], 202, answers)
+        self.assertEqual(s.stats()["depth"], 1)
+
+    def test_request_cut_short_is_not_queued(self):
+        s = self.drip.serve(self.redis)
+        data = post_request(json.dumps(message(1)).encode())
+        for cut in (10, len(data) - 5):
+            sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+            sock.sendall(data[:cut])
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(5)
+            self.assertEqual(sock.recv(65536), b"",
+                             f"an answer to a request cut at byte {cut}")
+            sock.close()
+        self.assertEqual(s.stats()["depth"], 0)
+        status, _, body = s.enqueue(message(2))
+        self.assertEqual(status, 202, body)
+        self.assertTrue(s.alive(), s.stderr())
+
     def test_max_connections(self):
         s = self.drip.serve(self.redis, max_connections=50)
         socks = [socket.create_connection(("127.0.0.1", s.port), timeout=5)
