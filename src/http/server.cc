@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
@@ -340,8 +341,8 @@ class Worker {
                           unsigned version, std::string& out) {
         out.clear();
         const auto reason = bhttp::obsolete_reason(response.result());
-        fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n",
-                       response.result_int(),
+        fmt::format_to(std::back_inserter(out),
+                       FMT_COMPILE("HTTP/1.1 {} {}\r\n"), response.result_int(),
                        std::string_view(reason.data(), reason.size()));
         for (const auto& field : response) {
             const auto name = field.name_string();
@@ -351,7 +352,8 @@ class Worker {
             out.append(value.data(), value.size());
             out.append("\r\n");
         }
-        fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n{}\r\n",
+        fmt::format_to(std::back_inserter(out),
+                       FMT_COMPILE("Content-Length: {}\r\n{}\r\n"),
                        response.body().size(),
                        !keep_alive     ? "Connection: close\r\n"
                        : version == 10 ? "Connection: keep-alive\r\n"
