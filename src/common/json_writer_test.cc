@@ -35,6 +35,16 @@ TEST(JsonWriterTest, KeepsMultibyteUtf8AsIs) {
               "\"caf\xc3\xa9 \xf0\x9f\x92\xa7\"");
 }
 
+TEST(JsonWriterTest, EscapesAtTheEdgesAndSideBySide) {
+    EXPECT_EQ(JsonString("\"a\""), R"("\"a\"")");
+    EXPECT_EQ(JsonString("\n\n"), R"("\n\n")");
+    EXPECT_EQ(JsonString("x\ty\\"), R"("x\ty\\")");
+    EXPECT_EQ(JsonString(""), R"("")");
+    const std::string long_run(20000, 'z');
+    EXPECT_EQ(JsonString(long_run + "\t" + long_run),
+              "\"" + long_run + "\\t" + long_run + "\"");
+}
+
 TEST(JsonWriterTest, AppendsToWhatIsThere) {
     std::string out = "{\"a\": ";
     AppendJsonString(out, "b");
