@@ -14,10 +14,14 @@ Micros SlotGrant::SlotOf(int64_t i) const {
     return Micros(anchor_us + static_cast<int64_t>(offset));
 }
 
-bool SlotMissed(Micros slot, double interval_us, Micros now) {
+bool SlotMissed(Micros slot, double interval_us, Micros now,
+                Micros clock_error) {
+    const double error =
+        std::min(static_cast<double>(clock_error.count()), interval_us / 2);
     // Timestamps are whole microseconds: a start recorded in the same
     // microsecond as the next slot would already share a window with it.
-    return static_cast<double>((now - slot).count()) >= interval_us - 1.0;
+    return static_cast<double>((now - slot).count()) >=
+           interval_us - 1.0 - error;
 }
 
 Micros WakeMargin::Get(double interval_us) const {

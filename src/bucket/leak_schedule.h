@@ -38,7 +38,18 @@ struct SlotGrant {
 // interval apart would push them into slots that other consumers hold. The
 // message goes back to the front of the bucket and takes a fresh slot; the
 // slots missed stay empty, which is what the downstream saw anyway.
-bool SlotMissed(Micros slot, double interval_us, Micros now);
+//
+// That holds when every start is stamped by one clock. Consumers place
+// slots on their own clocks by an estimate of the offset to Redis's, and
+// two estimates can differ by up to `clock_error`: a start almost an
+// interval late on one consumer's clock and a start on time on another's
+// are then more than an interval apart in truth, and a window can hold one
+// start too many. So while other consumers share the bucket, the time
+// allowed after a slot shrinks by the clock error, up to half an interval
+// (beyond that, at tens of thousands of messages a second with consumers
+// on distant hosts, the bound holds only as well as the clocks agree).
+bool SlotMissed(Micros slot, double interval_us, Micros now,
+                Micros clock_error = Micros(0));
 
 // How long before a slot the runner stops sleeping and starts spinning.
 //

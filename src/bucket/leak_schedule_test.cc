@@ -30,6 +30,15 @@ TEST(SlotGrantTest, ContinuesFromTheFirstSlotNumber) {
     EXPECT_EQ(grant.SlotOf(2), Micros(1'700));
 }
 
+TEST(SlotMissedTest, AClockErrorShortensTheTimeAllowed) {
+    // 1,000/s with consumers whose clocks may differ by 60 us.
+    EXPECT_FALSE(SlotMissed(Micros(1000), 1000.0, Micros(1938), Micros(60)));
+    EXPECT_TRUE(SlotMissed(Micros(1000), 1000.0, Micros(1939), Micros(60)));
+    // Never by more than half an interval: 50,000/s, 20 us apart.
+    EXPECT_FALSE(SlotMissed(Micros(1000), 20.0, Micros(1008), Micros(500)));
+    EXPECT_TRUE(SlotMissed(Micros(1000), 20.0, Micros(1009), Micros(500)));
+}
+
 TEST(SlotMissedTest, OnTimeAndSlightlyLateMessagesKeepTheirSlot) {
     EXPECT_FALSE(SlotMissed(Micros(1000), 1000.0, Micros(1000)));
     EXPECT_FALSE(SlotMissed(Micros(1000), 1000.0, Micros(1998)));

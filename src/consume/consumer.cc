@@ -224,6 +224,7 @@ class Consumer {
             settings_.log_file, settings_.deliver_url.value_or("none"));
         co_await MeasureOffset();
         asio::co_spawn(io_, Taker(), asio::detached);
+        asio::co_spawn(io_, KeepClock(), asio::detached);
         runner_ = std::thread([this] { RunnerLoop(); });
 
         while (!stopping_) {
@@ -320,6 +321,7 @@ class Consumer {
         if (best_round_trip_ < Micros::max()) best_round_trip_ += Micros(1);
         if (round_trip <= best_round_trip_) {
             best_round_trip_ = round_trip;
+            target_round_trip_ = round_trip;
             target_offset_ = redis_now - (sent + round_trip / 2);
         }
         const Micros offset(offset_us_.load());
@@ -346,11 +348,27 @@ class Consumer {
             const Micros round_trip = received - sent;
             if (round_trip < best_round_trip_) {
                 best_round_trip_ = round_trip;
+                target_round_trip_ = round_trip;
                 target_offset_ = now.value() - (sent + round_trip / 2);
             }
         }
         offset_us_ = target_offset_.count();
         last_offset_update_ = WallNow();
+    }
+
+    // Every take is a sample of the clock offset too, but a take's round
+    // trip includes its script and any other consumer's queued before it.
+    // A few bare TIME round trips a second are shorter, so the estimate,
+    // and the clock error other consumers must allow for, stay small.
+    asio::awaitable<void> KeepClock() {
+        while (!stopping_) {
+            co_await SleepOn(clock_wake_, milliseconds(250));
+            if (stopping_) break;
+            const Micros sent = WallNow();
+            auto now = co_await bucket_.RedisTime();
+            const Micros received = WallNow();
+            if (now) UpdateOffset(now.value(), sent, received);
+        }
     }
 
     asio::awaitable<void> SleepOn(asio::steady_timer& timer, Micros delay) {
@@ -420,6 +438,8 @@ class Consumer {
                     taken_.insert(message->seq);
                 }
             }
+            NoteSharing(taken.slots,
+                        static_cast<int64_t>(taken.messages.size()), received);
             {
                 std::lock_guard lock(mutex_);
                 for (size_t i = 0; i < taken.messages.size(); ++i) {
@@ -432,6 +452,28 @@ class Consumer {
             }
             ready_cv_.notify_one();
         }
+    }
+
+    // Whether other consumers take slots of this bucket too: then a gap
+    // shows between the slot numbers of two takes of the same schedule.
+    // While they do, the runner allows less lateness after a slot, by as
+    // much as two consumers' clock estimates can differ (see SlotMissed):
+    // each estimate is off by at most half the round trip it came from
+    // plus what the offset has yet to move toward it, and the other
+    // consumers' are taken to be as good.
+    void NoteSharing(const bucket::SlotGrant& grant, int64_t count,
+                     Micros now) {
+        if (grant.anchor_us == last_grant_anchor_us_ &&
+            grant.first_slot != last_grant_end_) {
+            shared_seen_at_ = now;
+        }
+        last_grant_anchor_us_ = grant.anchor_us;
+        last_grant_end_ = grant.first_slot + count;
+        const bool shared = shared_seen_at_.count() > 0 &&
+                            now - shared_seen_at_ < std::chrono::seconds(2);
+        const Micros lag = target_offset_ - Micros(offset_us_.load());
+        const Micros error = target_round_trip_ / 2 + std::chrono::abs(lag);
+        clock_error_us_ = shared ? 2 * error.count() : 0;
     }
 
     // What the runner has done since it last handed over to the io thread.
@@ -504,7 +546,10 @@ class Consumer {
             const bool paused = next->slot.count() <
                                 pause_until_us_.load(std::memory_order_relaxed);
             const bool missed =
-                !paused && bucket::SlotMissed(slot, next->interval_us, now);
+                !paused &&
+                bucket::SlotMissed(
+                    slot, next->interval_us, now,
+                    Micros(clock_error_us_.load(std::memory_order_relaxed)));
             // With every delivery connection busy, a slot cannot be used
             // without starting late: the message goes back for a later
             // slot, so a slow downstream lowers the rate rather than
@@ -865,11 +910,12 @@ class Consumer {
             }
         }
         spdlog::info(
-            "stopped returned={} unsettled={} missed_slots={} busy_slots={}",
+            "stopped returned={} unsettled={} missed_slots={} busy_slots={} "
+            "clock_error_us={}",
             unstarted.size(),
             unsettled_.acks.size() + unsettled_.retries.size() +
                 unsettled_.dead.size(),
-            missed_.load(), busy_slots_.load());
+            missed_.load(), busy_slots_.load(), clock_error_us_.load());
     }
 
     // On the io thread.
@@ -880,6 +926,7 @@ class Consumer {
         }
         ready_cv_.notify_all();
         taker_wake_.cancel();
+        clock_wake_.cancel();
         stop_signal_.cancel();
     }
 
@@ -892,6 +939,7 @@ class Consumer {
     bucket::Bucket bucket_;
     ProcessedLog log_;
     asio::steady_timer taker_wake_;
+    asio::steady_timer clock_wake_{io_};
     asio::steady_timer stop_signal_;
     asio::signal_set signals_;
     asio::signal_set hangup_;
@@ -919,6 +967,9 @@ class Consumer {
     // The end of a pause the downstream asked for, Redis clock; slots
     // before it are not used.
     std::atomic<int64_t> pause_until_us_{0};
+    // How far this consumer's clock estimate may be from other consumers'
+    // while they share the bucket, else 0 (see NoteSharing).
+    std::atomic<int64_t> clock_error_us_{0};
 
     // The io thread's.
     bucket::Settlement unsettled_;  // written, not yet settled in Redis
@@ -934,6 +985,11 @@ class Consumer {
     bool was_up_ = false;
     int exit_status_ = 0;
     Micros best_round_trip_ = Micros::max();
+    Micros target_round_trip_{0};  // of the sample target_offset_ came from
+    // For NoteSharing: where this consumer's last grant of slots ended.
+    int64_t last_grant_anchor_us_ = 0;
+    int64_t last_grant_end_ = 0;
+    Micros shared_seen_at_{0};
     Micros target_offset_{0};
     Micros last_offset_update_{0};
 };
