@@ -51,8 +51,8 @@ Probe Run(double rate, Micros duration) {
     const Micros end = start + duration;
     for (int64_t n = 0;; ++n) {
         const Micros slot =
-            start + Micros(static_cast<int64_t>(static_cast<double>(n) *
-                                                interval_us));
+            start +
+            Micros(static_cast<int64_t>(static_cast<double>(n) * interval_us));
         if (slot >= end) break;
         Micros now = drip::WallNow();
         if (const Micros margin = wake_margin.Get(interval_us);
