@@ -127,8 +127,18 @@ if next_slot < now then
   slot_n = 0
   next_slot = now
 end
-if next_slot > now + lookahead then
-  return {0, now_text, string.format('%d', next_slot)}
+-- Only when at least a quarter of the lookahead is free: a consumer that
+-- asks just after another one took gets the slots in chunks rather than
+-- one or two at a time, so that several consumers of a bucket take turns
+-- instead of all waking for every other slot (on a busy machine, each
+-- wake-up is a chance to be late). A lone consumer asks when half of its
+-- lookahead is left, well before this. The answer names a time a quarter
+-- of the lookahead before the next slot: the asker, which comes back half
+-- a lookahead before that, is then first in line, ahead of the consumer
+-- that took last, so that consumers take turns and none is starved.
+if next_slot > now + lookahead * 0.75 then
+  return {0, now_text,
+          string.format('%d', next_slot - math.floor(lookahead / 4))}
 end
 local k = math.floor((now + lookahead - next_slot) / interval) + 1
 if k > max_messages then k = max_messages end
