@@ -578,7 +578,10 @@ class Consumer {
                     Record(*message, now, done);
                 }
             }
-            done.spent.push_back(std::move(next->stored));
+            // Empty when it went to a delivery, which frees it there.
+            if (!next->stored.empty()) {
+                done.spent.push_back(std::move(next->stored));
+            }
             next.reset();
             if (done.records.size() >= kHandOffBytes ||
                 now - done.handed_off_at >= kHandOffEvery) {
@@ -756,7 +759,9 @@ class Consumer {
             });
             done.observed = LeakObservations();
         }
-        if (done.records.empty() && done.missed.empty()) return;
+        if (done.records.empty() && done.missed.empty() && done.spent.empty()) {
+            return;
+        }
         asio::post(
             io_, [this, r = std::move(done.records),
                   s = std::move(done.recorded), m = std::move(done.missed),

@@ -265,10 +265,9 @@ class Worker {
                     CountRefusal(*redis_, bucket_.Queue(), Refusal::kTooLarge);
                 }
                 if (refusal) {
-                    refusal->keep_alive(false);
-                    refusal->prepare_payload();
-                    co_await bhttp::async_write(
-                        stream, *refusal,
+                    Serialize(*refusal, /*keep_alive=*/false, 11, output);
+                    co_await asio::async_write(
+                        stream, asio::buffer(output),
                         asio::redirect_error(asio::use_awaitable, ec));
                 }
                 break;
