@@ -6,6 +6,7 @@
 #include <utility>  // Boost 1.74's asio/awaitable.hpp needs it first.
 
 #include <atomic>
+#include <chrono>
 #include <list>
 #include <thread>
 #include <unordered_set>
@@ -21,6 +22,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -42,6 +44,12 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr size_t kHeaderLimit = size_t{16} * 1024;
+
+using Clock = std::chrono::steady_clock;
+
+// How often a worker looks for connections past their deadline; a timeout
+// is kept to within this much.
+constexpr auto kSweepEvery = std::chrono::milliseconds(100);
 
 // The completion of a spawned coroutine: the one catch-all that keeps a
 // bug in one session or loop from taking the process down.
@@ -65,11 +73,15 @@ struct Shared {
     std::atomic<int> workers_up{0};
 };
 
-// One connection's state that the drain step needs to see: a session
-// waiting for its next request is closed at once, a busy one finishes.
+// One connection's state that the worker's drain and deadline sweep need
+// to see: a session waiting for its next request is closed at once on a
+// drain, a busy one finishes; any session is closed once its deadline (for
+// the next request to begin, or for this one to be read and answered) has
+// passed.
 struct SessionState {
-    beast::tcp_stream* stream = nullptr;
+    tcp::socket* socket = nullptr;
     bool busy = false;
+    Clock::time_point deadline = Clock::time_point::max();
 };
 
 class Worker {
@@ -118,6 +130,7 @@ class Worker {
             [this](bool up, const std::string& why) { OnRedisState(up, why); });
         redis_->Start();
         asio::co_spawn(io_, Accept(), LogFailure("accept loop"));
+        asio::co_spawn(io_, SweepDeadlines(), LogFailure("deadline sweep"));
         thread_ = std::thread([this] { io_.run(); });
     }
 
@@ -127,7 +140,7 @@ class Worker {
             error_code ignored;
             acceptor_.close(ignored);
             for (SessionState* session : sessions_) {
-                if (!session->busy) session->stream->socket().close(ignored);
+                if (!session->busy) session->socket->close(ignored);
             }
         });
     }
@@ -215,12 +228,35 @@ class Worker {
         }
     }
 
+    // Closes the connections whose deadline has passed. One timer serves
+    // all of a worker's connections: Beast's tcp_stream arms a timer for
+    // every read and write and cancels it after, and the cancelled wait
+    // completes through the scheduler, two extra trips per request.
+    asio::awaitable<void> SweepDeadlines() {
+        asio::steady_timer timer(io_);
+        for (;;) {
+            timer.expires_after(kSweepEvery);
+            error_code ec;
+            co_await timer.async_wait(
+                asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;
+            const auto now = Clock::now();
+            // Closing only cancels the session's pending operation, which
+            // completes later: sessions_ does not change under the loop.
+            for (SessionState* session : sessions_) {
+                if (session->deadline <= now) {
+                    session->socket->close(ec);
+                    session->deadline = Clock::time_point::max();
+                }
+            }
+        }
+    }
+
     asio::awaitable<void> Session(tcp::socket socket) {
         const auto& settings = shared_.options.settings;
-        beast::tcp_stream stream(std::move(socket));
         beast::flat_buffer buffer;
         std::string output;
-        SessionState state{&stream, false};
+        SessionState state{&socket};
         sessions_.insert(&state);
         struct Leave {
             Worker& worker;
@@ -238,8 +274,8 @@ class Worker {
             // Keep-alive: wait for the first byte of the next request with
             // the idle timeout, then give the whole request its own.
             if (buffer.size() == 0) {
-                stream.expires_after(settings.idle_timeout);
-                const size_t n = co_await stream.async_read_some(
+                state.deadline = Clock::now() + settings.idle_timeout;
+                const size_t n = co_await socket.async_read_some(
                     buffer.prepare(4096),
                     asio::redirect_error(asio::use_awaitable, ec));
                 if (ec) break;
@@ -251,12 +287,12 @@ class Worker {
                 if (shared_.draining) break;
             }
             state.busy = true;
-            stream.expires_after(settings.request_timeout);
+            state.deadline = Clock::now() + settings.request_timeout;
 
             bhttp::request_parser<bhttp::string_body> parser;
             parser.header_limit(kHeaderLimit);
             parser.body_limit(settings.max_body_bytes);
-            co_await ReadRequest(stream, buffer, parser, ec);
+            co_await ReadRequest(socket, buffer, parser, ec);
             if (ec) {
                 auto refusal = RefusalFor(ec);
                 const auto target = parser.get().target();
@@ -267,7 +303,7 @@ class Worker {
                 if (refusal) {
                     Serialize(*refusal, /*keep_alive=*/false, 11, output);
                     co_await asio::async_write(
-                        stream, asio::buffer(output),
+                        socket, asio::buffer(output),
                         asio::redirect_error(asio::use_awaitable, ec));
                 }
                 break;
@@ -278,12 +314,12 @@ class Worker {
             const bool keep_alive = request.keep_alive() && !shared_.draining;
             Serialize(response, keep_alive, request.version(), output);
             co_await asio::async_write(
-                stream, asio::buffer(output),
+                socket, asio::buffer(output),
                 asio::redirect_error(asio::use_awaitable, ec));
             if (ec || !keep_alive) break;
         }
         error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
     }
 
     // Reads one request into `parser`, parsing what `buffer` already holds
@@ -292,7 +328,7 @@ class Worker {
     // trip through the scheduler, where Beast's async_read_header and
     // async_read would each complete through one.
     static asio::awaitable<void> ReadRequest(
-        beast::tcp_stream& stream, beast::flat_buffer& buffer,
+        tcp::socket& socket, beast::flat_buffer& buffer,
         bhttp::request_parser<bhttp::string_body>& parser, error_code& ec) {
         parser.eager(true);
         bool answered_expect = false;
@@ -311,14 +347,14 @@ class Worker {
                     bhttp::response<bhttp::empty_body> proceed(
                         bhttp::status::continue_, parser.get().version());
                     co_await bhttp::async_write(
-                        stream, proceed,
+                        socket, proceed,
                         asio::redirect_error(asio::use_awaitable, ec));
                     if (ec) co_return;
                 }
                 // A partial token stays in the buffer: the parser consumed
                 // nothing and needs more bytes behind it.
             }
-            const size_t n = co_await stream.async_read_some(
+            const size_t n = co_await socket.async_read_some(
                 buffer.prepare(beast::read_size(buffer, 65536)),
                 asio::redirect_error(asio::use_awaitable, ec));
             buffer.commit(n);

@@ -344,6 +344,53 @@ class FaultsTest(harness.DripTestCase):
         self.assertEqual(status, 202, body)
         self.assertTrue(s.alive(), s.stderr())
 
+    def _closed_after(self, sock, limit):
+        """Seconds until serve closes `sock` (recv gives b""), or fails
+        when an answer comes or nothing happens within `limit`."""
+        sock.settimeout(limit)
+        t0 = time.monotonic()
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            self.fail(f"connection still open after {limit} s")
+        self.assertEqual(data, b"", "an answer where none was due")
+        return time.monotonic() - t0
+
+    def test_request_timeout_closes_a_stalled_request(self):
+        # --request-timeout bounds the time a client has to send a whole
+        # request once it has begun: a client that stalls half way is
+        # closed without an answer, and nothing it sent is queued.
+        s = self.drip.serve(self.redis, request_timeout=1, idle_timeout=30)
+        data = post_request(json.dumps(message(1)).encode())
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        self.addCleanup(sock.close)
+        sock.sendall(data[:len(data) - 5])
+        took = self._closed_after(sock, 10)
+        note(f"stalled request closed after {took:.3f}s")
+        # The deadline counts from the first byte; the sweep that enforces
+        # it runs every 100 ms, and a loaded machine may add some.
+        self.assertGreaterEqual(took, 0.9)
+        self.assertLess(took, 5)
+        self.assertEqual(s.stats()["depth"], 0)
+
+    def test_idle_timeout_closes_an_idle_connection(self):
+        s = self.drip.serve(self.redis, request_timeout=30, idle_timeout=1)
+        one = post_request(json.dumps(message(1)).encode()).replace(
+            b"Connection: close\r\n", b"")
+        sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        self.addCleanup(sock.close)
+        # Requests closer together than the idle timeout keep the
+        # connection open: each resets the deadline.
+        for _ in range(4):
+            sock.sendall(one)
+            self.assertEqual([a[0] for a in self._answers(sock, 1)], [202])
+            time.sleep(0.6)
+        took = self._closed_after(sock, 10)
+        note(f"idle connection closed {took + 0.6:.3f}s after its answer")
+        self.assertGreaterEqual(took + 0.6, 0.9)
+        self.assertLess(took, 5)
+        self.assertEqual(s.stats()["depth"], 4)
+
     def test_max_connections(self):
         s = self.drip.serve(self.redis, max_connections=50)
         socks = [socket.create_connection(("127.0.0.1", s.port), timeout=5)
