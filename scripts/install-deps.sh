@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libboost-dev libssl-dev libhiredis-dev libsimdjson-dev libfmt-dev
   libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libmimalloc-dev
   redis-server redis-tools python3 curl openssl
   chromium  # headless, for the pages test (test_dashboard.py)
   clang clang-format clang-tidy libclang-rt-14-dev
