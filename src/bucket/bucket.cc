@@ -87,6 +87,12 @@ namespace {
 // Most requests one script call carries; bounds the time Redis spends in
 // one script, during which it serves nobody else.
 constexpr size_t kMaxAdmitsPerCall = 256;
+// And most bytes, unless one request alone is larger: a call is built as
+// one buffer, so under a load of large messages the calls, not the
+// messages, would set serve's memory (a few MiB a call at 64 KiB a
+// message). Large messages gain nothing from sharing a call anyway: their
+// cost in Redis is per byte.
+constexpr size_t kMaxAdmitBytesPerCall = size_t{256} * 1024;
 
 template <typename Handler>
 struct AdmitTicketWith : Bucket::AdmitTicket {
@@ -135,7 +141,11 @@ boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
 boost::asio::awaitable<void> Bucket::FlushAdmits() {
     while (!admits_waiting_.empty()) {
         std::vector<std::unique_ptr<AdmitTicket>> batch;
+        size_t bytes = 0;
         while (!admits_waiting_.empty() && batch.size() < kMaxAdmitsPerCall) {
+            const size_t next = admits_waiting_.front()->arguments.Bytes();
+            if (!batch.empty() && bytes + next > kMaxAdmitBytesPerCall) break;
+            bytes += next;
             batch.push_back(std::move(admits_waiting_.front()));
             admits_waiting_.pop_front();
         }

@@ -33,6 +33,8 @@ class Command {
     void AppendTo(std::string& out) const;
 
     int ArgCount() const { return argc_; }
+    // The encoded arguments' size in bytes.
+    size_t Bytes() const { return args_.size(); }
 
   private:
     std::string args_;
