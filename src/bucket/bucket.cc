@@ -159,32 +159,46 @@ boost::asio::awaitable<void> Bucket::FlushAdmits() {
             continue;
         }
         const auto view = reply.value().View();
-        if (view.Size() != 2 + batch.size()) {
+        std::vector<AdmitResult> results(batch.size());
+        size_t at = 2;
+        bool well_formed = view.Size() >= 2;
+        if (well_formed) {
+            double leak_rate = ParseDouble(view[0].Text());
+            if (leak_rate <= 0) leak_rate = own_leak_rate_;
+            const int64_t capacity = IntegerAt(view, 1);
+            for (size_t i = 0; i < batch.size() && well_formed; ++i) {
+                AdmitResult& result = results[i];
+                if (at + 3 > view.Size()) {
+                    well_formed = false;
+                    break;
+                }
+                const int64_t kind = IntegerAt(view, at);
+                result.depth = IntegerAt(view, at + 1);
+                result.first_seq = IntegerAt(view, at + 2);
+                at += 3;
+                result.capacity = capacity;
+                result.leak_rate = leak_rate;
+                result.count = batch[i]->count;
+                result.id = batch[i]->id;
+                if (kind == 0) result.admission = Admission::kBucketFull;
+                if (kind == 2) {
+                    well_formed = at + 2 <= view.Size();
+                    if (!well_formed) break;
+                    result.admission = Admission::kDuplicate;
+                    result.count = IntegerAt(view, at);
+                    result.id = IntegerAt(view, at + 1);
+                    at += 2;
+                }
+            }
+        }
+        if (!well_formed || at != view.Size()) {
             for (auto& ticket : batch) {
                 ticket->Complete(BadReply("admit", view));
             }
             continue;
         }
-        double leak_rate = ParseDouble(view[0].Text());
-        if (leak_rate <= 0) leak_rate = own_leak_rate_;
-        const int64_t capacity = IntegerAt(view, 1);
         for (size_t i = 0; i < batch.size(); ++i) {
-            const auto answer = view[2 + i];
-            AdmitResult result;
-            const int64_t kind = IntegerAt(answer, 0);
-            result.depth = IntegerAt(answer, 1);
-            result.first_seq = IntegerAt(answer, 2);
-            result.capacity = capacity;
-            result.leak_rate = leak_rate;
-            result.count = batch[i]->count;
-            result.id = batch[i]->id;
-            if (kind == 0) result.admission = Admission::kBucketFull;
-            if (kind == 2) {
-                result.admission = Admission::kDuplicate;
-                result.count = IntegerAt(answer, 3);
-                result.id = IntegerAt(answer, 4);
-            }
-            batch[i]->Complete(result);
+            batch[i]->Complete(results[i]);
         }
     }
     admit_in_flight_ = false;

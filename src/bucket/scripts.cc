@@ -26,7 +26,10 @@ local seq = tonumber(conf[4]) or 0
 local t = redis.call('TIME')
 local prefix_time = '\t' .. t[1] .. string.format('%06d', tonumber(t[2]))
     .. '\t1\t'
+-- Flat: Redis turns every nested table of a reply into an array of its
+-- own, which cost a sixth of the script's time with a dozen requests a call.
 local out = {rate, capacity}
+local n_out = 2
 local lists = {}
 local queued, rejected, deduplicated = 0, 0, 0
 local at = 3
@@ -39,11 +42,14 @@ for r = 1, tonumber(ARGV[2]) do
   if first_answer then
     local s, count, d, first_id = string.match(first_answer,
         '^(%d+) (%d+) (%d+) %d+ (%S+)$')
-    out[#out + 1] = {2, tonumber(d), s, tonumber(count), first_id}
+    out[n_out + 1], out[n_out + 2], out[n_out + 3] = 2, tonumber(d), s
+    out[n_out + 4], out[n_out + 5] = tonumber(count), first_id
+    n_out = n_out + 5
     deduplicated = deduplicated + 1
   elseif depth + n > capacity then
     rejected = rejected + n
-    out[#out + 1] = {0, depth, '0'}
+    out[n_out + 1], out[n_out + 2], out[n_out + 3] = 0, depth, 0
+    n_out = n_out + 3
   else
     for i = 0, n - 1 do
       local p = ARGV[args + 2 * i]
@@ -52,16 +58,17 @@ for r = 1, tonumber(ARGV[2]) do
       list[#list + 1] = string.format('%d', seq + 1 + i) .. prefix_time
           .. ARGV[args + 2 * i + 1]
     end
-    local first_text = string.format('%d', seq + 1)
+    local first = seq + 1
     seq = seq + n
     depth = depth + n
     queued = queued + n
     if idem ~= '' then
       redis.call('SET', base .. ':idem:' .. idem,
-                 first_text .. ' ' .. n .. ' ' .. depth .. ' ' .. capacity
-                 .. ' ' .. id, 'EX', 86400)
+                 string.format('%d', first) .. ' ' .. n .. ' ' .. depth .. ' '
+                 .. capacity .. ' ' .. id, 'EX', 86400)
     end
-    out[#out + 1] = {1, depth, first_text}
+    out[n_out + 1], out[n_out + 2], out[n_out + 3] = 1, depth, first
+    n_out = n_out + 3
   end
 end
 for p, list in pairs(lists) do
