@@ -243,9 +243,10 @@ class Worker {
             const auto now = Clock::now();
             // Closing only cancels the session's pending operation, which
             // completes later: sessions_ does not change under the loop.
+            error_code ignored;
             for (SessionState* session : sessions_) {
                 if (session->deadline <= now) {
-                    session->socket->close(ec);
+                    session->socket->close(ignored);
                     session->deadline = Clock::time_point::max();
                 }
             }
