@@ -120,9 +120,13 @@ boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
                 std::move(handler));
             ticket->count = static_cast<int64_t>(messages.size());
             ticket->id = messages.empty() ? 0 : messages[0].id;
-            ticket->arguments.Arg(idempotency_key)
-                .Arg(ticket->id)
-                .Arg(ticket->count);
+            // The key and the id only matter to the script when there is
+            // a key to record; nearly every request has none, and each
+            // argument costs the script a Lua string.
+            if (!idempotency_key.empty()) {
+                ticket->arguments.Arg("K").Arg(idempotency_key).Arg(ticket->id);
+            }
+            ticket->arguments.Arg(ticket->count);
             for (const auto& message : messages) {
                 payload_.clear();
                 AppendPayload(payload_, message);

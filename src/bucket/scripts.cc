@@ -34,8 +34,13 @@ local lists = {}
 local queued, rejected, deduplicated = 0, 0, 0
 local at = 3
 for r = 1, tonumber(ARGV[2]) do
-  local idem, id, n = ARGV[at], ARGV[at + 1], tonumber(ARGV[at + 2])
-  local args = at + 3
+  local idem, id = '', nil
+  if ARGV[at] == 'K' then
+    idem, id = ARGV[at + 1], ARGV[at + 2]
+    at = at + 3
+  end
+  local n = tonumber(ARGV[at])
+  local args = at + 1
   at = args + 2 * n
   local first_answer = idem ~= '' and
       redis.call('GET', base .. ':idem:' .. idem)

@@ -40,9 +40,9 @@ namespace drip::bucket {
 
 // KEYS[1] base. Admits several requests in one step, each as a whole or
 // not at all, in order. ARGV: the capacity to use when none is stored, the
-// number of requests, then per request: its idempotency key ("" for
-// none), the id of its first message, its message count N, and N pairs of
-// (priority, payload). Returns one flat array: leak_rate, capacity, then
+// number of requests, then per request: "K", its idempotency key and the
+// id of its first message when it has a key (nothing when not), its
+// message count N, and N pairs of (priority, payload). Returns one flat array: leak_rate, capacity, then
 // per request in order 1, depth, first_seq when queued; 0, depth, 0 when
 // the bucket had no room; 2, depth, first_seq, count, id for a repeated
 // key (the first answer's figures).
