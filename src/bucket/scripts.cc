@@ -7,8 +7,10 @@ namespace drip::bucket {
 namespace {
 
 // Lua's tostring() prints numbers with 14 significant digits, too few for
-// microseconds since the epoch; every number sent back to Redis or to the
-// caller goes through string.format first.
+// microseconds since the epoch; every number turned into text (for Redis
+// or for the caller) goes through string.format first. A number returned
+// as a number becomes an integer reply, exact below 2^53: the admit script
+// returns seqs and depths that way.
 
 // Each redis.call from Lua costs about a microsecond whatever the command,
 // so the scripts make few of them: counts are kept in the base hash rather

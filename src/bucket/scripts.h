@@ -42,10 +42,10 @@ namespace drip::bucket {
 // not at all, in order. ARGV: the capacity to use when none is stored, the
 // number of requests, then per request: "K", its idempotency key and the
 // id of its first message when it has a key (nothing when not), its
-// message count N, and N pairs of (priority, payload). Returns one flat array: leak_rate, capacity, then
-// per request in order 1, depth, first_seq when queued; 0, depth, 0 when
-// the bucket had no room; 2, depth, first_seq, count, id for a repeated
-// key (the first answer's figures).
+// message count N, and N pairs of (priority, payload). Returns one flat array:
+// leak_rate, capacity, then per request in order 1, depth, first_seq when
+// queued; 0, depth, 0 when the bucket had no room; 2, depth, first_seq, count,
+// id for a repeated key (the first answer's figures).
 const redis::Script& AdmitScript();
 
 // KEYS[1] base. ARGV: consumer id, max messages, lookahead (us), lease (ms),
