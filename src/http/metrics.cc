@@ -116,23 +116,48 @@ void AppendGauges(std::string& out, const BucketFigures& b) {
 
 }  // namespace
 
+namespace {
+
+// This thread's shard of every LatencyHistogram: threads take the shards
+// in turn as they first record.
+size_t ThisThreadsShard(size_t shards) {
+    static std::atomic<size_t> next{0};
+    thread_local const size_t shard = next.fetch_add(1);
+    return shard % shards;
+}
+
+}  // namespace
+
+// Each shard holds bounds.size() + 1 bucket counts and the sum.
 LatencyHistogram::LatencyHistogram(prometheus::Bounds bounds)
     : bounds_(bounds),
-      counts_(std::make_unique<std::atomic<int64_t>[]>(bounds.size() + 1)) {}
+      lines_per_shard_((bounds.size() + 2 + kSlotsPerLine - 1) / kSlotsPerLine),
+      lines_(std::make_unique<CacheLine[]>(kShards * lines_per_shard_)) {}
+
+std::atomic<int64_t>& LatencyHistogram::Slot(size_t shard, size_t i) const {
+    return lines_[shard * lines_per_shard_ + i / kSlotsPerLine]
+        .slots[i % kSlotsPerLine];
+}
 
 void LatencyHistogram::Observe(Micros elapsed) {
     elapsed = std::max(elapsed, Micros(0));
-    counts_[prometheus::BucketIndex(bounds_, elapsed)].fetch_add(
-        1, std::memory_order_relaxed);
-    sum_us_.fetch_add(elapsed.count(), std::memory_order_relaxed);
+    const size_t shard = ThisThreadsShard(kShards);
+    Slot(shard, prometheus::BucketIndex(bounds_, elapsed))
+        .fetch_add(1, std::memory_order_relaxed);
+    Slot(shard, bounds_.size() + 1)
+        .fetch_add(elapsed.count(), std::memory_order_relaxed);
 }
 
 prometheus::HistogramCounts LatencyHistogram::Snapshot() const {
     prometheus::HistogramCounts snapshot(bounds_);
-    for (size_t i = 0; i < snapshot.counts.size(); ++i) {
-        snapshot.counts[i] = counts_[i].load(std::memory_order_relaxed);
+    for (size_t shard = 0; shard < kShards; ++shard) {
+        for (size_t i = 0; i < snapshot.counts.size(); ++i) {
+            snapshot.counts[i] +=
+                Slot(shard, i).load(std::memory_order_relaxed);
+        }
+        snapshot.sum_us +=
+            Slot(shard, bounds_.size() + 1).load(std::memory_order_relaxed);
     }
-    snapshot.sum_us = sum_us_.load(std::memory_order_relaxed);
     return snapshot;
 }
 

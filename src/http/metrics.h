@@ -11,6 +11,7 @@
 
 #include <utility>  // Boost 1.74's asio/awaitable.hpp needs it first.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -33,6 +34,11 @@ inline constexpr char kMetricsContentType[] =
 // A histogram that many threads record into with relaxed atomics; a
 // snapshot taken meanwhile may miss the latest observations, but its
 // buckets always add up to its count.
+//
+// Every request on every worker records into it, so the counters are kept
+// in shards, one per thread (up to kShards threads, then shared), each on
+// cache lines of its own: with one set of counters, the lines holding them
+// moved between the cores at every request. A snapshot adds the shards up.
 class LatencyHistogram {
   public:
     explicit LatencyHistogram(prometheus::Bounds bounds);
@@ -44,9 +50,18 @@ class LatencyHistogram {
     prometheus::Bounds Bounds() const { return bounds_; }
 
   private:
+    static constexpr size_t kShards = 16;
+    static constexpr size_t kSlotsPerLine = 8;
+    struct alignas(64) CacheLine {
+        std::array<std::atomic<int64_t>, kSlotsPerLine> slots{};
+    };
+
+    // Slot `i` of `shard`: the bucket counts, then the sum in microseconds.
+    std::atomic<int64_t>& Slot(size_t shard, size_t i) const;
+
     prometheus::Bounds bounds_;
-    std::unique_ptr<std::atomic<int64_t>[]> counts_;
-    std::atomic<int64_t> sum_us_{0};
+    size_t lines_per_shard_;
+    std::unique_ptr<CacheLine[]> lines_;
 };
 
 // This process's drip_enqueue_duration_seconds, which every worker

@@ -10,6 +10,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace drip::http {
 namespace {
@@ -119,6 +121,24 @@ TEST(MetricsTest, LatencyHistogramSnapshotsObservations) {
     EXPECT_EQ(snapshot.counts[prometheus::BucketIndex(
                   prometheus::kEnqueueBounds, Micros(300))],
               1);
+}
+
+TEST(MetricsTest, LatencyHistogramAddsUpEveryThreadsShard) {
+    // More threads than shards, so that some share one.
+    LatencyHistogram histogram(prometheus::kEnqueueBounds);
+    constexpr int kThreads = 20;
+    std::vector<std::thread> threads;
+    threads.reserve(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&histogram, t] {
+            for (int i = 0; i < 1000; ++i) histogram.Observe(Micros(t));
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    const auto snapshot = histogram.Snapshot();
+    EXPECT_EQ(snapshot.Count(), 20'000);
+    // 1000 * (0 + 1 + ... + 19)
+    EXPECT_EQ(snapshot.sum_us, 190'000);
 }
 
 TEST(MetricsTest, EnqueueTargets) {
