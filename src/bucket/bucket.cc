@@ -142,6 +142,46 @@ boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
         asio::use_awaitable);
 }
 
+namespace {
+
+// The admit script's flat reply (see AdmitScript) as one result per
+// ticket, or nullopt when its shape does not match the batch.
+std::optional<std::vector<AdmitResult>> ParseAdmitReply(
+    redis::ReplyView view,
+    const std::vector<std::unique_ptr<Bucket::AdmitTicket>>& batch,
+    double own_leak_rate) {
+    if (view.Size() < 2) return std::nullopt;
+    double leak_rate = ParseDouble(view[0].Text());
+    if (leak_rate <= 0) leak_rate = own_leak_rate;
+    const int64_t capacity = IntegerAt(view, 1);
+    std::vector<AdmitResult> results(batch.size());
+    size_t at = 2;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        if (at + 3 > view.Size()) return std::nullopt;
+        AdmitResult& result = results[i];
+        const int64_t kind = IntegerAt(view, at);
+        result.depth = IntegerAt(view, at + 1);
+        result.first_seq = IntegerAt(view, at + 2);
+        at += 3;
+        result.capacity = capacity;
+        result.leak_rate = leak_rate;
+        result.count = batch[i]->count;
+        result.id = batch[i]->id;
+        if (kind == 0) result.admission = Admission::kBucketFull;
+        if (kind == 2) {
+            if (at + 2 > view.Size()) return std::nullopt;
+            result.admission = Admission::kDuplicate;
+            result.count = IntegerAt(view, at);
+            result.id = IntegerAt(view, at + 1);
+            at += 2;
+        }
+    }
+    if (at != view.Size()) return std::nullopt;
+    return results;
+}
+
+}  // namespace
+
 boost::asio::awaitable<void> Bucket::FlushAdmits() {
     while (!admits_waiting_.empty()) {
         std::vector<std::unique_ptr<AdmitTicket>> batch;
@@ -163,46 +203,13 @@ boost::asio::awaitable<void> Bucket::FlushAdmits() {
             continue;
         }
         const auto view = reply.value().View();
-        std::vector<AdmitResult> results(batch.size());
-        size_t at = 2;
-        bool well_formed = view.Size() >= 2;
-        if (well_formed) {
-            double leak_rate = ParseDouble(view[0].Text());
-            if (leak_rate <= 0) leak_rate = own_leak_rate_;
-            const int64_t capacity = IntegerAt(view, 1);
-            for (size_t i = 0; i < batch.size() && well_formed; ++i) {
-                AdmitResult& result = results[i];
-                if (at + 3 > view.Size()) {
-                    well_formed = false;
-                    break;
-                }
-                const int64_t kind = IntegerAt(view, at);
-                result.depth = IntegerAt(view, at + 1);
-                result.first_seq = IntegerAt(view, at + 2);
-                at += 3;
-                result.capacity = capacity;
-                result.leak_rate = leak_rate;
-                result.count = batch[i]->count;
-                result.id = batch[i]->id;
-                if (kind == 0) result.admission = Admission::kBucketFull;
-                if (kind == 2) {
-                    well_formed = at + 2 <= view.Size();
-                    if (!well_formed) break;
-                    result.admission = Admission::kDuplicate;
-                    result.count = IntegerAt(view, at);
-                    result.id = IntegerAt(view, at + 1);
-                    at += 2;
-                }
-            }
-        }
-        if (!well_formed || at != view.Size()) {
-            for (auto& ticket : batch) {
-                ticket->Complete(BadReply("admit", view));
-            }
-            continue;
-        }
+        auto results = ParseAdmitReply(view, batch, own_leak_rate_);
         for (size_t i = 0; i < batch.size(); ++i) {
-            batch[i]->Complete(results[i]);
+            if (results) {
+                batch[i]->Complete((*results)[i]);
+            } else {
+                batch[i]->Complete(BadReply("admit", view));
+            }
         }
     }
     admit_in_flight_ = false;

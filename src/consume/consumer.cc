@@ -320,9 +320,7 @@ class Consumer {
         const Micros round_trip = received - sent;
         if (best_round_trip_ < Micros::max()) best_round_trip_ += Micros(1);
         if (round_trip <= best_round_trip_) {
-            best_round_trip_ = round_trip;
-            target_round_trip_ = round_trip;
-            target_offset_ = redis_now - (sent + round_trip / 2);
+            AdoptClockSample(redis_now, sent, round_trip);
         }
         const Micros offset(offset_us_.load());
         const Micros gap = target_offset_ - offset;
@@ -337,6 +335,15 @@ class Consumer {
         offset_us_ = (offset + std::clamp(gap, -max_step, max_step)).count();
     }
 
+    // A TIME answer `redis_now` to a request sent at `sent` that came back
+    // `round_trip` later becomes the best sample: the offset's target, and
+    // the round trip its error is judged by.
+    void AdoptClockSample(Micros redis_now, Micros sent, Micros round_trip) {
+        best_round_trip_ = round_trip;
+        target_round_trip_ = round_trip;
+        target_offset_ = redis_now - (sent + round_trip / 2);
+    }
+
     // The first estimate, before any slot is used: the best of a few TIME
     // round trips.
     asio::awaitable<void> MeasureOffset() {
@@ -347,9 +354,7 @@ class Consumer {
             if (!now) continue;
             const Micros round_trip = received - sent;
             if (round_trip < best_round_trip_) {
-                best_round_trip_ = round_trip;
-                target_round_trip_ = round_trip;
-                target_offset_ = now.value() - (sent + round_trip / 2);
+                AdoptClockSample(now.value(), sent, round_trip);
             }
         }
         offset_us_ = target_offset_.count();
