@@ -77,9 +77,16 @@ struct Bucket::AdmitTicket {
     virtual ~AdmitTicket() = default;
     virtual void Complete(Result<AdmitResult> result) = 0;
 
-    redis::Command arguments;  // key, id, N, then N (priority, payload)
+    // What the admit script reads of this request: its header (the
+    // idempotency key and first id when there is a key, then the message
+    // count) and its messages as (priority, payload) pairs.
+    redis::Command header;
+    redis::Command messages;
     int64_t count = 0;
     int64_t id = 0;
+    bool keyed = false;
+
+    size_t Bytes() const { return header.Bytes() + messages.Bytes(); }
 };
 
 namespace {
@@ -124,17 +131,26 @@ boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
             // a key to record; nearly every request has none, and each
             // argument costs the script a Lua string.
             if (!idempotency_key.empty()) {
-                ticket->arguments.Arg("K").Arg(idempotency_key).Arg(ticket->id);
+                ticket->keyed = true;
+                ticket->header.Arg("K").Arg(idempotency_key).Arg(ticket->id);
             }
-            ticket->arguments.Arg(ticket->count);
+            ticket->header.Arg(ticket->count);
+            // The payload is built on the calling thread, into a buffer of
+            // that thread's: Admit may be called from any worker.
+            thread_local std::string payload;
             for (const auto& message : messages) {
-                payload_.clear();
-                AppendPayload(payload_, message);
-                ticket->arguments.Arg(message.job_priority).Arg(payload_);
+                payload.clear();
+                AppendPayload(payload, message);
+                ticket->messages.Arg(message.job_priority).Arg(payload);
             }
-            admits_waiting_.push_back(std::move(ticket));
-            if (!admit_in_flight_) {
+            bool start_flush = false;
+            {
+                const std::lock_guard lock(admit_mutex_);
+                admits_waiting_.push_back(std::move(ticket));
+                start_flush = !admit_in_flight_;
                 admit_in_flight_ = true;
+            }
+            if (start_flush) {
                 asio::co_spawn(connection_.Executor(), FlushAdmits(),
                                asio::detached);
             }
@@ -150,12 +166,31 @@ std::optional<std::vector<AdmitResult>> ParseAdmitReply(
     redis::ReplyView view,
     const std::vector<std::unique_ptr<Bucket::AdmitTicket>>& batch,
     double own_leak_rate) {
-    if (view.Size() < 2) return std::nullopt;
+    if (view.Size() < 3) return std::nullopt;
     double leak_rate = ParseDouble(view[0].Text());
     if (leak_rate <= 0) leak_rate = own_leak_rate;
     const int64_t capacity = IntegerAt(view, 1);
     std::vector<AdmitResult> results(batch.size());
-    size_t at = 2;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        results[i].capacity = capacity;
+        results[i].leak_rate = leak_rate;
+        results[i].count = batch[i]->count;
+        results[i].id = batch[i]->id;
+    }
+    if (IntegerAt(view, 2) == 0) {
+        // Everything was queued, in order, from where the bucket stood.
+        if (view.Size() != 5) return std::nullopt;
+        int64_t depth = IntegerAt(view, 3);
+        int64_t seq = IntegerAt(view, 4);
+        for (auto& result : results) {
+            result.first_seq = seq + 1;
+            seq += result.count;
+            depth += result.count;
+            result.depth = depth;
+        }
+        return results;
+    }
+    size_t at = 3;
     for (size_t i = 0; i < batch.size(); ++i) {
         if (at + 3 > view.Size()) return std::nullopt;
         AdmitResult& result = results[i];
@@ -163,10 +198,6 @@ std::optional<std::vector<AdmitResult>> ParseAdmitReply(
         result.depth = IntegerAt(view, at + 1);
         result.first_seq = IntegerAt(view, at + 2);
         at += 3;
-        result.capacity = capacity;
-        result.leak_rate = leak_rate;
-        result.count = batch[i]->count;
-        result.id = batch[i]->id;
         if (kind == 0) result.admission = Admission::kBucketFull;
         if (kind == 2) {
             if (at + 2 > view.Size()) return std::nullopt;
@@ -183,19 +214,39 @@ std::optional<std::vector<AdmitResult>> ParseAdmitReply(
 }  // namespace
 
 boost::asio::awaitable<void> Bucket::FlushAdmits() {
-    while (!admits_waiting_.empty()) {
+    for (;;) {
         std::vector<std::unique_ptr<AdmitTicket>> batch;
-        size_t bytes = 0;
-        while (!admits_waiting_.empty() && batch.size() < kMaxAdmitsPerCall) {
-            const size_t next = admits_waiting_.front()->arguments.Bytes();
-            if (!batch.empty() && bytes + next > kMaxAdmitBytesPerCall) break;
-            bytes += next;
-            batch.push_back(std::move(admits_waiting_.front()));
-            admits_waiting_.pop_front();
+        {
+            const std::lock_guard lock(admit_mutex_);
+            if (admits_waiting_.empty()) {
+                admit_in_flight_ = false;
+                co_return;
+            }
+            size_t bytes = 0;
+            while (!admits_waiting_.empty() &&
+                   batch.size() < kMaxAdmitsPerCall) {
+                const size_t next = admits_waiting_.front()->Bytes();
+                if (!batch.empty() && bytes + next > kMaxAdmitBytesPerCall) {
+                    break;
+                }
+                bytes += next;
+                batch.push_back(std::move(admits_waiting_.front()));
+                admits_waiting_.pop_front();
+            }
+        }
+        int64_t messages = 0;
+        int64_t keyed = 0;
+        for (const auto& ticket : batch) {
+            messages += ticket->count;
+            keyed += ticket->keyed ? 1 : 0;
         }
         redis::Command call = Call();
-        call.Arg(own_capacity_).Arg(static_cast<int64_t>(batch.size()));
-        for (const auto& ticket : batch) call.Append(ticket->arguments);
+        call.Arg(own_capacity_)
+            .Arg(static_cast<int64_t>(batch.size()))
+            .Arg(messages)
+            .Arg(keyed);
+        for (const auto& ticket : batch) call.Append(ticket->header);
+        for (const auto& ticket : batch) call.Append(ticket->messages);
 
         auto reply = co_await connection_.Eval(AdmitScript(), 1, call);
         if (!reply) {
@@ -212,7 +263,6 @@ boost::asio::awaitable<void> Bucket::FlushAdmits() {
             }
         }
     }
-    admit_in_flight_ = false;
 }
 
 boost::asio::awaitable<Result<BucketStats>> Bucket::Stats() {

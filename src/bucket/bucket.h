@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,7 +102,8 @@ struct RequeueResult {
 
 class Bucket {
   public:
-    // `connection` must outlive the bucket and be used on its own thread.
+    // `connection` must outlive the bucket and be used on its own thread
+    // (Admit excepted, see there).
     // The capacity and leak rate stored with the bucket win; this process's
     // own settings are used only while none are stored.
     Bucket(redis::Connection& connection, std::string queue,
@@ -121,6 +123,9 @@ class Bucket {
     // and go together in the next script call: each is still admitted or
     // refused as a whole, in order, but a busy worker pays Redis's
     // per-script cost once per batch of requests instead of per request.
+    // Unlike the other operations, Admit may be called from any thread:
+    // the script calls run on the connection's, and each request resumes
+    // on its caller's executor.
     boost::asio::awaitable<Result<AdmitResult>> Admit(
         const std::vector<Message>& messages, std::string_view idempotency_key);
 
@@ -176,7 +181,8 @@ class Bucket {
     boost::asio::awaitable<void> FlushAdmits();
 
     std::string base_key_;
-    std::string payload_;  // reused between Admit calls
+    // Guards the two below, which every thread that admits touches.
+    std::mutex admit_mutex_;
     std::deque<std::unique_ptr<AdmitTicket>> admits_waiting_;
     bool admit_in_flight_ = false;
 };

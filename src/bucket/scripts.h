@@ -40,12 +40,18 @@ namespace drip::bucket {
 
 // KEYS[1] base. Admits several requests in one step, each as a whole or
 // not at all, in order. ARGV: the capacity to use when none is stored, the
-// number of requests, then per request: "K", its idempotency key and the
-// id of its first message when it has a key (nothing when not), its
-// message count N, and N pairs of (priority, payload). Returns one flat array:
-// leak_rate, capacity, then per request in order 1, depth, first_seq when
-// queued; 0, depth, 0 when the bucket had no room; 2, depth, first_seq, count,
-// id for a repeated key (the first answer's figures).
+// number of requests R, their messages M in all, and how many have an
+// idempotency key; then R headers, one per request: "K", its idempotency
+// key and the id of its first message when it has a key (nothing when
+// not), then its message count; then M pairs of (priority, payload), the
+// requests' messages in order. Returns one flat array: leak_rate,
+// capacity, then
+//   0, depth, seq when no request has a key and all of them fit: depth and
+//      seq are the bucket's before this step, and the messages took the
+//      seqs after seq in order;
+//   1, then per request in order 1, depth, first_seq when queued; 0, depth,
+//      0 when the bucket had no room; 2, depth, first_seq, count, id for a
+//      repeated key (the first answer's figures).
 const redis::Script& AdmitScript();
 
 // KEYS[1] base. ARGV: consumer id, max messages, lookahead (us), lease (ms),

@@ -227,7 +227,7 @@ asio::awaitable<Response> Api::Enqueue(const Request& request, bool batch) {
                                bucket::RenderViolations(violations_));
     }
 
-    auto admitted = co_await context_.bucket.Admit(messages_, key);
+    auto admitted = co_await context_.admit_bucket.Admit(messages_, key);
     if (!admitted) co_return FailureResponse(admitted.error());
     const auto& result = admitted.value();
     if (result.admission == bucket::Admission::kBucketFull) {

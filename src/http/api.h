@@ -29,11 +29,13 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 // A response with `body` as application/json.
 Response JsonResponse(boost::beast::http::status status, std::string body);
 
-// What the handlers work with; all of it belongs to one worker thread.
+// What the handlers work with; all of it belongs to one worker thread but
+// admit_bucket, which every worker admits through (see Bucket::Admit).
 struct ApiContext {
     const ServerOptions& options;
     redis::Connection& redis;
     bucket::Bucket& bucket;
+    bucket::Bucket& admit_bucket;
     // Workers whose Redis connection is up, of `workers`: the process is
     // ready when every one of them is, whichever worker is asked.
     const std::atomic<int>& workers_up;

@@ -79,6 +79,27 @@ class CapacityTest(harness.DripTestCase):
         self._check(answers, CAPACITY, a.stats())
         self.assertEqual(b.stats(), a.stats())
 
+    def test_concurrent_burst_with_room_for_all(self):
+        # When a script call finds room for all of its requests, serve
+        # works out each one's seq and depth from where the bucket stood:
+        # what each producer was told must be what the bucket stored.
+        s = self.drip.serve(self.redis, capacity=10 * TOTAL, leak_rate=1)
+        answers = self._burst([s.url])
+        self.assertEqual([st for st, _, _ in answers], [202] * TOTAL)
+        told = {b["id"]: b["seq"] for _, _, b in answers}
+        self.assertEqual(len(set(told.values())), TOTAL, "duplicate seq")
+        # A fresh bucket that nothing leaks from: the message given seq S
+        # is the S-th accepted, so S messages wait right after it.
+        self.assertEqual(sorted(told.values()), list(range(1, TOTAL + 1)))
+        for _, _, b in answers:
+            self.assertEqual(b["depth"], b["seq"], b)
+        log = self.path("processed.log")
+        c = self.drip.consume(self.redis, log, leak_rate=2000)
+        harness.wait_log_lines(log, TOTAL, 60, procs=[c])
+        self.assertEqual(c.stop(), 0)
+        stored = {ln["id"]: ln["seq"] for ln in harness.read_log(log)}
+        self.assertEqual(stored, told)
+
     def test_http_and_cli_producers_share_capacity(self):
         s = self.drip.serve(self.redis, capacity=CAPACITY, leak_rate=1)
         lines = "".join(json.dumps(message(1000 + i)) + "\n"
