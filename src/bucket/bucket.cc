@@ -141,6 +141,10 @@ boost::asio::awaitable<Result<AdmitResult>> Bucket::Admit(
             for (const auto& message : messages) {
                 payload.clear();
                 AppendPayload(payload, message);
+                // Most requests carry one message: one allocation for it.
+                if (messages.size() == 1) {
+                    ticket->messages.Reserve(payload.size() + 32);
+                }
                 ticket->messages.Arg(message.job_priority).Arg(payload);
             }
             bool start_flush = false;
@@ -216,13 +220,13 @@ std::optional<std::vector<AdmitResult>> ParseAdmitReply(
 boost::asio::awaitable<void> Bucket::FlushAdmits() {
     for (;;) {
         std::vector<std::unique_ptr<AdmitTicket>> batch;
+        size_t bytes = 0;
         {
             const std::lock_guard lock(admit_mutex_);
             if (admits_waiting_.empty()) {
                 admit_in_flight_ = false;
                 co_return;
             }
-            size_t bytes = 0;
             while (!admits_waiting_.empty() &&
                    batch.size() < kMaxAdmitsPerCall) {
                 const size_t next = admits_waiting_.front()->Bytes();
@@ -241,6 +245,7 @@ boost::asio::awaitable<void> Bucket::FlushAdmits() {
             keyed += ticket->keyed ? 1 : 0;
         }
         redis::Command call = Call();
+        call.Reserve(bytes + 64);
         call.Arg(own_capacity_)
             .Arg(static_cast<int64_t>(batch.size()))
             .Arg(messages)

@@ -5,7 +5,6 @@
 
 #include <charconv>
 
-#include <fmt/format.h>
 #include <hiredis/hiredis.h>
 
 namespace drip::redis {
@@ -14,8 +13,25 @@ namespace drip::redis {
 // redisFormatCommandArgv because that one mallocs a fresh buffer per
 // command; appending to our own buffer lets a pipelined batch of commands
 // go out in one write with no allocation per request.
+namespace {
+
+// "<marker><n>\r\n" into `out`, which has room for 24 characters; returns
+// the end. By hand rather than through fmt: it runs for every argument of
+// every command, and a format string is parsed at each call.
+char* WriteHeader(char* out, char marker, size_t n) {
+    *out++ = marker;
+    out = std::to_chars(out, out + 21, n).ptr;
+    *out++ = '\r';
+    *out++ = '\n';
+    return out;
+}
+
+}  // namespace
+
 Command& Command::Arg(std::string_view value) {
-    fmt::format_to(std::back_inserter(args_), "${}\r\n", value.size());
+    char header[24];
+    const char* end = WriteHeader(header, '$', value.size());
+    args_.append(header, static_cast<size_t>(end - header));
     args_.append(value);
     args_.append("\r\n");
     ++argc_;
@@ -35,7 +51,9 @@ Command& Command::Append(const Command& arguments) {
 }
 
 void Command::AppendTo(std::string& out) const {
-    fmt::format_to(std::back_inserter(out), "*{}\r\n", argc_);
+    char header[24];
+    const char* end = WriteHeader(header, '*', static_cast<size_t>(argc_));
+    out.append(header, static_cast<size_t>(end - header));
     out.append(args_);
 }
 

@@ -28,6 +28,8 @@ class Command {
     Command& Arg(std::string_view value);
     Command& Arg(int64_t value);
     Command& Append(const Command& arguments);
+    // Makes room for `bytes` more of encoded arguments.
+    void Reserve(size_t bytes) { args_.reserve(args_.size() + bytes); }
 
     // Appends the whole command, array header included, to `out`.
     void AppendTo(std::string& out) const;
