@@ -114,10 +114,6 @@ void AppendGauges(std::string& out, const BucketFigures& b) {
                 b.dead_letters);
 }
 
-}  // namespace
-
-namespace {
-
 // This thread's shard of every LatencyHistogram: threads take the shards
 // in turn as they first record.
 size_t ThisThreadsShard(size_t shards) {

@@ -9,10 +9,6 @@
 
 namespace drip::redis {
 
-// The encoder is written here rather than taken from hiredis's
-// redisFormatCommandArgv because that one mallocs a fresh buffer per
-// command; appending to our own buffer lets a pipelined batch of commands
-// go out in one write with no allocation per request.
 namespace {
 
 // "<marker><n>\r\n" into `out`, which has room for 24 characters; returns
@@ -28,6 +24,10 @@ char* WriteHeader(char* out, char marker, size_t n) {
 
 }  // namespace
 
+// The encoder is written here rather than taken from hiredis's
+// redisFormatCommandArgv because that one mallocs a fresh buffer per
+// command; appending to our own buffer lets a pipelined batch of commands
+// go out in one write with no allocation per request.
 Command& Command::Arg(std::string_view value) {
     char header[24];
     const char* end = WriteHeader(header, '$', value.size());
